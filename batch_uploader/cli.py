@@ -1,0 +1,402 @@
+"""The command line: options → Config → pipeline.run(); our exceptions → exit codes.
+
+Nothing here decides how shipments are validated or sent; it only parses, calls, and prints.
+A failure is one line on stderr (a traceback only with --verbose), never the token.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from batch_uploader import __version__
+from batch_uploader.config import (
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    TOKEN_ENV,
+    Config,
+    default_journal_path,
+)
+from batch_uploader.errors import UploaderError
+from batch_uploader.paths import templates_dir
+from batch_uploader.pipeline import RunResult, run
+from batch_uploader.profiles import FIELD_LABELS, bundled_profiles
+from batch_uploader.progress import make_observer
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _send_options(command: F) -> F:
+    """The options shared by `upload` and `retry`, as the contract lists them."""
+    options = [
+        click.option(
+            "--token",
+            envvar=TOKEN_ENV,
+            show_envvar=True,
+            help=(
+                f"API token. Prefer the {TOKEN_ENV} environment variable: a command line is "
+                "visible to other users. Never printed, logged or written to a report."
+            ),
+        ),
+        click.option(
+            "--base-url",
+            envvar=BASE_URL_ENV,
+            show_envvar=True,
+            default=DEFAULT_BASE_URL,
+            show_default=True,
+            help="API base URL. Plain http:// only for loopback hosts.",
+        ),
+        click.option(
+            "--source-id",
+            type=click.IntRange(min=1),
+            help=("sourceId for rows that name a PO number but no source (account tokens)."),
+        ),
+        click.option(
+            "--profile",
+            metavar="NAME|FILE",
+            help=(
+                "Column-mapping profile (see `batch-uploader profiles`); default: detected "
+                "from the header row."
+            ),
+        ),
+        click.option(
+            "--sheet",
+            metavar="NAME",
+            help=("Worksheet of an .xlsx to read; default: the first with data."),
+        ),
+        click.option(
+            "--encoding",
+            metavar="NAME",
+            help=("Text encoding of CSV files (e.g. cp1252, utf-16); default: detected."),
+        ),
+        click.option(
+            "--rate",
+            type=float,
+            default=2.0,
+            show_default=True,
+            help=("Max requests per second per token; never above 2."),
+        ),
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            help=("Load, validate, group and write the report; send nothing."),
+        ),
+        click.option(
+            "--report-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("reports"),
+            show_default=True,
+            help="Where reports go.",
+        ),
+        click.option(
+            "--allow-duplicate-tracking",
+            is_flag=True,
+            help=(
+                "Send allowDuplicateTrackingNumbers: true (then an unanswered request is not "
+                "re-sent automatically: see README)."
+            ),
+        ),
+        click.option(
+            "--sandbox",
+            is_flag=True,
+            help=("Start the built-in sandbox API on loopback and upload to it (no token needed)."),
+        ),
+        click.option(
+            "--journal",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=(
+                "SQLite journal that makes re-runs exactly-once; default: "
+                f"{default_journal_path()}."
+            ),
+        ),
+        click.option(
+            "--max-attempts",
+            type=click.IntRange(min=1),
+            default=5,
+            show_default=True,
+            help="Tries per shipment on timeouts and 5xx before reporting it failed.",
+        ),
+        click.option(
+            "--json",
+            "json_output",
+            is_flag=True,
+            help=("Print one JSON summary object on stdout (and nothing else there)."),
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress output; errors only."),
+        click.option("--verbose", "-v", is_flag=True, help="Show a traceback on internal errors."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="batch-uploader")
+def cli() -> None:
+    """Upload shipment tracking from carrier export files to Flxpoint, exactly once."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_send_options
+def upload(paths: tuple[Path, ...], **options: Any) -> None:
+    """Load, validate, group, send and report one or more CSV/Excel files."""
+    _run_command(paths, retry_of=None, include_unknown=False, **options)
+
+
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option(
+    "--include-unknown",
+    is_flag=True,
+    help=(
+        "Also re-send shipments whose earlier outcome is unknown (only matters with "
+        "--allow-duplicate-tracking; check Flxpoint first)."
+    ),
+)
+@_send_options
+def retry(results: Path, include_unknown: bool, **options: Any) -> None:
+    """Re-send the rows of a results workbook's Failed sheet (as corrected there)."""
+    _run_command((results,), retry_of=results, include_unknown=include_unknown, **options)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=("Where to write it; default: shipments-template.xlsx (or .csv) here."),
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xlsx", "csv"]),
+    default="xlsx",
+    show_default=True,
+    help="Excel (with an Instructions sheet) or CSV.",
+)
+def template(output: Path | None, fmt: str) -> None:
+    """Write a blank input template."""
+    source = templates_dir() / f"shipments-template.{fmt}"
+    target = output or Path(f"shipments-template.{fmt}")
+    try:
+        shutil.copyfile(source, target)
+    except OSError as exc:
+        _fail(f"cannot write {target}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    click.echo(f"wrote {target}")
+
+
+@cli.command()
+def profiles() -> None:
+    """List column-mapping profiles and the columns each expects."""
+    try:
+        found = bundled_profiles()
+    except UploaderError as exc:
+        _fail(str(exc), exc.exit_code)
+    for profile in found:
+        click.echo(f"{profile.name}: {profile.description}")
+        for field, names in profile.aliases.items():
+            click.echo(f"    {FIELD_LABELS[field]:<22} {' | '.join(names)}")
+        click.echo("")
+    click.echo("Any profile also reads `Custom: NAME` and `Item Custom: NAME` columns.")
+    click.echo("Write your own: copy a file from templates/profiles/ and pass --profile FILE.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option(
+    "--latency",
+    default="0",
+    metavar="S|MIN-MAX",
+    show_default=True,
+    help="Reply delay in seconds, fixed or uniformly random, e.g. 0.3-1.2.",
+)
+@click.option(
+    "--fail-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests answered 500 before creating anything.",
+)
+@click.option(
+    "--lost-reply-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests created, then answered 500 (the shipment exists).",
+)
+@click.option(
+    "--drop-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests created, then the connection dropped with no reply.",
+)
+@click.option(
+    "--limiter",
+    type=click.Choice(["spacing", "sliding", "off"]),
+    default="spacing",
+    show_default=True,
+    help="2 req/s per token as strict 0.5 s spacing or a sliding second.",
+)
+@click.option(
+    "--seed",
+    "seed_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Purchase orders and tokens (JSON); default: templates/sandbox-seed.json.",
+)
+@click.option("--auto-create-pos", is_flag=True, help="Accept any PO (for benchmarks and fuzzing).")
+@click.option("--random-seed", type=int, help="Make fault injection repeatable.")
+def sandbox(
+    host: str,
+    port: int,
+    latency: str,
+    fail_rate: float,
+    lost_reply_rate: float,
+    drop_rate: float,
+    limiter: str,
+    seed_path: Path | None,
+    auto_create_pos: bool,
+    random_seed: int | None,
+) -> None:
+    """Serve the local sandbox API (POST /shipments) until Ctrl-C."""
+    from batch_uploader.sandbox import SandboxOptions, serve_forever
+
+    try:
+        low, _, high = latency.partition("-")
+        latency_s = (float(low), float(high or low))
+    except ValueError:
+        _fail(f"--latency {latency!r}: give seconds like 0.5 or a range like 0.3-1.2", 2)
+    options = SandboxOptions(
+        seed_path=seed_path,
+        limiter=limiter,  # type: ignore[arg-type]
+        latency_s=latency_s,
+        fail_before_rate=fail_rate,
+        lost_reply_rate=lost_reply_rate,
+        drop_connection_rate=drop_rate,
+        auto_create_pos=auto_create_pos,
+        random_seed=random_seed,
+    )
+
+    def ready(url: str) -> None:
+        click.echo(f"sandbox API listening on {url}  (Ctrl-C to stop)", err=True)
+
+    try:
+        serve_forever(options, host, port, ready)
+    except OSError as exc:
+        _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    except UploaderError as exc:
+        _fail(str(exc), exc.exit_code)
+
+
+def _run_command(
+    paths: tuple[Path, ...],
+    *,
+    retry_of: Path | None,
+    include_unknown: bool,
+    token: str | None,
+    base_url: str,
+    source_id: int | None,
+    profile: str | None,
+    sheet: str | None,
+    encoding: str | None,
+    rate: float,
+    dry_run: bool,
+    report_dir: Path,
+    allow_duplicate_tracking: bool,
+    sandbox: bool,
+    journal: Path | None,
+    max_attempts: int,
+    json_output: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    try:
+        config = Config(
+            inputs=paths,
+            token=token,
+            base_url=base_url,
+            source_id=source_id,
+            profile=profile,
+            sheet=sheet,
+            encoding=encoding,
+            rate=rate,
+            dry_run=dry_run,
+            report_dir=report_dir,
+            allow_duplicate_tracking=allow_duplicate_tracking,
+            sandbox=sandbox,
+            journal_path=journal or default_journal_path(),
+            max_attempts=max_attempts,
+            include_unknown=include_unknown,
+            retry_of=retry_of,
+        )
+        observer = make_observer(quiet=quiet or json_output)
+        result = run(config, observer)
+    except UploaderError as exc:
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted before sending; nothing was sent", EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug of ours: say so plainly, traceback only when asked
+        if verbose:
+            traceback.print_exc()
+        _fail(f"internal error ({type(exc).__name__}: {exc}); run again with --verbose", 2)
+    _print_result(result, json_output=json_output)
+    sys.exit(result.exit_code)
+
+
+def _print_result(result: RunResult, *, json_output: bool) -> None:
+    summary = result.summary
+    if json_output:
+        payload = {
+            "exit_code": result.exit_code,
+            "run_id": summary.run_id,
+            "inputs": list(summary.inputs),
+            "dry_run": summary.dry_run,
+            "interrupted": result.interrupted,
+            "rows": {s.value: n for s, n in summary.rows.items()},
+            "shipments": {s.value: n for s, n in summary.shipments.items()},
+            "rows_total": summary.total_rows,
+            "requests": summary.requests_sent,
+            "rate_limited": summary.rate_limited,
+            "seconds": round((summary.finished - summary.started).total_seconds(), 3),
+            "seconds_sending": round(result.seconds_sending, 3),
+            "workbook": str(result.workbook),
+            "log": str(result.log_file) if result.log_file else None,
+        }
+        click.echo(json.dumps(payload))
+        return
+    counts = ", ".join(f"{n} {s.value}" for s, n in sorted(summary.rows.items()) if n)
+    click.echo(
+        f"{summary.total_rows} rows: {counts or 'none'}; {summary.requests_sent} requests sent"
+    )
+    click.echo(f"results workbook: {result.workbook}")
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"batch-uploader: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="batch-uploader", standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("batch-uploader: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)

@@ -1,0 +1,98 @@
+"""Config: every option of a run, validated once before anything is read or sent."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from platformdirs import user_data_path
+
+from batch_uploader.errors import ConfigError
+from batch_uploader.pacing import MAX_RATE_PER_S
+from batch_uploader.sender import DEFAULT_MAX_ATTEMPTS
+
+DEFAULT_BASE_URL = "https://api.flxpoint.com"
+TOKEN_ENV = "FLXPOINT_API_TOKEN"  # noqa: S105 -- the variable's name, not a secret
+BASE_URL_ENV = "FLXPOINT_BASE_URL"
+JOURNAL_ENV = "BATCH_UPLOADER_JOURNAL"
+
+
+def default_journal_path() -> Path:
+    """The per-user journal (e.g. ~/.local/share/batch-uploader/journal.sqlite3)."""
+    override = os.environ.get(JOURNAL_ENV)
+    if override:
+        return Path(override)
+    return user_data_path("batch-uploader", appauthor=False) / "journal.sqlite3"
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated run configuration. The token is excluded from repr, so it never prints."""
+
+    inputs: tuple[Path, ...]
+    token: str | None = field(default=None, repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    source_id: int | None = None
+    profile: str | None = None
+    sheet: str | None = None
+    encoding: str | None = None
+    rate: float = MAX_RATE_PER_S
+    dry_run: bool = False
+    report_dir: Path = Path("reports")
+    allow_duplicate_tracking: bool = False
+    sandbox: bool = False
+    journal_path: Path = field(default_factory=default_journal_path)
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    include_unknown: bool = False
+    retry_of: Path | None = None  # `retry RESULTS.xlsx`: read its Failed sheet
+
+    def __post_init__(self) -> None:
+        if not self.inputs:
+            msg = "no input file given"
+            raise ConfigError(msg)
+        if not 0 < self.rate <= MAX_RATE_PER_S:
+            msg = (
+                f"--rate {self.rate:g} is not allowed: the API allows at most "
+                f"{MAX_RATE_PER_S:g} requests per second per token"
+            )
+            raise ConfigError(msg)
+        if self.max_attempts < 1:
+            msg = "--max-attempts must be 1 or more"
+            raise ConfigError(msg)
+        if self.source_id is not None and self.source_id < 1:
+            msg = "--source-id must be a positive whole number"
+            raise ConfigError(msg)
+        if not self.sandbox:
+            check_base_url(self.base_url)
+        if not (self.sandbox or self.dry_run or self.token):
+            msg = (
+                f"no API token: set the {TOKEN_ENV} environment variable (recommended) or pass "
+                f"--token; or try --sandbox or --dry-run"
+            )
+            raise ConfigError(msg)
+
+
+def check_base_url(url: str) -> None:
+    """https anywhere; plain http only to this machine, so the token never crosses a wire bare."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        msg = f"--base-url {url!r} is not an http(s) URL, e.g. {DEFAULT_BASE_URL}"
+        raise ConfigError(msg)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        msg = (
+            f"--base-url {url!r}: plain http:// is only allowed for this machine "
+            f"(127.0.0.1, localhost, ::1); use https://"
+        )
+        raise ConfigError(msg)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,90 @@
+"""Valid rows → Create Shipment requests: one per PO identity + tracking number.
+
+Rows of one request must agree on every shipment-level field they fill in; a blank cell does
+not disagree (clerks often fill the carrier on the first row only). If two rows disagree,
+none of the group is sent: guessing which row is right would put wrong data on a live order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, replace
+
+from batch_uploader.models import RowProblem, RowRef, ShipmentFields, ShipmentLine, ShipmentRequest
+from batch_uploader.profiles import FIELD_LABELS
+
+GroupKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """The requests to send, and the rows refused because their group disagrees."""
+
+    requests: tuple[ShipmentRequest, ...]
+    problems: tuple[RowProblem, ...]
+
+
+def group_lines(
+    lines: Iterable[ShipmentLine],
+    *,
+    allow_duplicate_tracking: bool = False,
+    row_label: Callable[[RowRef], str] = lambda ref: f"row {ref.row_number}",
+) -> Grouped:
+    """Group rows in input order; requests come out in the order their first row appears."""
+    groups: dict[GroupKey, list[ShipmentLine]] = {}
+    for line in lines:
+        groups.setdefault((line.po.key, line.tracking_number), []).append(line)
+    requests: list[ShipmentRequest] = []
+    problems: list[RowProblem] = []
+    for members in groups.values():
+        merged, conflicts = _merge_shipment(members, row_label)
+        if conflicts:
+            first = members[0]
+            reason = (
+                f"rows for {first.po.label} with tracking {first.tracking_number} disagree on "
+                f"{'; '.join(conflicts)}; make them agree so the shipment can be sent"
+            )
+            problems.extend(RowProblem(m.ref, reason, m.warnings) for m in members)
+            continue
+        requests.append(
+            ShipmentRequest(
+                po=members[0].po,
+                tracking_number=members[0].tracking_number,
+                shipment=merged,
+                items=tuple(m.item for m in members),
+                refs=tuple(m.ref for m in members),
+                allow_duplicate_tracking=allow_duplicate_tracking,
+            )
+        )
+    return Grouped(tuple(requests), tuple(problems))
+
+
+def _merge_shipment(
+    members: list[ShipmentLine], row_label: Callable[[RowRef], str]
+) -> tuple[ShipmentFields, list[str]]:
+    """The group's shipment fields (first filled value of each), and any disagreements."""
+    merged = members[0].shipment
+    conflicts: list[str] = []
+    for spec in fields(ShipmentFields):
+        name = spec.name
+        filled = [m for m in members if name in m.given]
+        if not filled:
+            continue
+        first_value = getattr(filled[0].shipment, name)
+        for other in filled[1:]:
+            value = getattr(other.shipment, name)
+            if value != first_value:
+                title = FIELD_LABELS.get(name, "custom fields")
+                conflicts.append(
+                    f"{title}: {_show(first_value)} ({row_label(filled[0].ref)}) vs "
+                    f"{_show(value)} ({row_label(other.ref)})"
+                )
+                break
+        merged = replace(merged, **{name: first_value})
+    return merged, conflicts
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(f"{k}={v}" for k, v in value) or "none"
+    return f'"{value}"'

@@ -1,0 +1,335 @@
+"""run(config): read → map → validate → group → send → report, in that order.
+
+This is the one place where the stages meet. Each stage is a module of its own; none of them
+knows about the command line (cli.py) or about the stages after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import signal
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from batch_uploader.config import Config
+from batch_uploader.grouping import group_lines
+from batch_uploader.journal import Journal, token_fingerprint
+from batch_uploader.models import (
+    Outcome,
+    RowProblem,
+    RowRef,
+    RowResult,
+    ShipmentLine,
+    ShipmentRequest,
+    Status,
+)
+from batch_uploader.pacing import Pacer
+from batch_uploader.profiles import bundled_profiles, choose_columns, header_score, resolve_profile
+from batch_uploader.reader import SourceRow, Table, read_table
+from batch_uploader.report import FILE_COLUMN, RESULT_COLUMNS, RunSummary, write_workbook
+from batch_uploader.sender import (
+    CONNECT_TIMEOUT_S,
+    REPLY_TIMEOUT_S,
+    Attempt,
+    Lane,
+    Sender,
+    SendOptions,
+)
+from batch_uploader.validate import RowValidator
+
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+USER_AGENT = "batch-uploader/0.1 (+https://github.com/batch-uploader)"
+
+
+class Observer:
+    """Hooks for progress display; the default does nothing (cron, tests)."""
+
+    def loaded(self, rows: int, requests: int, invalid: int) -> None:
+        """After validation and grouping, before sending."""
+
+    def sending(self, total: int) -> None:
+        """Sending starts: `total` requests."""
+
+    def outcome(self, request: ShipmentRequest, outcome: Outcome) -> None:
+        """One request finished."""
+
+    def finished(self) -> None:
+        """Sending is over."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What the CLI needs to print and which exit code to use."""
+
+    exit_code: int
+    workbook: Path
+    log_file: Path | None
+    summary: RunSummary
+    interrupted: bool
+    seconds_sending: float
+
+
+def run(config: Config, observer: Observer | None = None) -> RunResult:
+    """Do one upload (or dry run, or retry) and write its workbook."""
+    observer = observer or Observer()
+    started = datetime.now().astimezone()
+    run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    tables = _load(config)
+    results, lines, warnings = _validate(config, tables)
+    grouped = group_lines(
+        lines,
+        allow_duplicate_tracking=config.allow_duplicate_tracking,
+        row_label=lambda ref: _row_label(tables, ref),
+    )
+    for problem in grouped.problems:
+        results[problem.ref] = RowResult(
+            Status.INVALID, error=problem.reason, warnings=problem.warnings
+        )
+    requests = grouped.requests
+    observer.loaded(sum(len(t.rows) for t in tables), len(requests), len(results))
+    stem = _report_stem(config)
+    workbook_path = _unique(config.report_dir, f"{stem}-{started:%Y%m%d-%H%M%S}", "-results.xlsx")
+    log_path = (
+        None
+        if config.dry_run
+        else workbook_path.with_name(workbook_path.name.removesuffix("-results.xlsx") + ".log")
+    )
+    sent = _SendReport()
+    if config.dry_run:
+        outcomes = [Outcome(Status.NOT_SENT, error="dry run: nothing was sent")] * len(requests)
+    else:
+        assert log_path is not None
+        sent = _send(config, run_id, tables, requests, observer, log_path)
+        outcomes = sent.outcomes
+    for request, outcome in zip(requests, outcomes, strict=True):
+        for ref in request.refs:
+            results[ref] = RowResult(
+                outcome.status, outcome.shipment_id, outcome.error, warnings.get(ref, ())
+            )
+    row_counts = Counter(r.status for r in results.values())
+    shipment_counts = Counter(o.status for o in outcomes)
+    summary = RunSummary(
+        run_id=run_id,
+        inputs=tuple(t.label for t in tables),
+        started=started,
+        finished=datetime.now().astimezone(),
+        rows=dict(row_counts),
+        shipments=dict(shipment_counts),
+        requests_sent=sent.requests,
+        rate_limited=sent.rate_limited,
+        dry_run=config.dry_run,
+        notes=sent.notes,
+    )
+    write_workbook(workbook_path, tables, results, summary)
+    if sent.interrupted:
+        code = EXIT_INTERRUPTED
+    elif (
+        row_counts[Status.INVALID]
+        or row_counts[Status.FAILED]
+        or (row_counts[Status.NOT_SENT] and not config.dry_run)
+    ):
+        code = EXIT_ROWS_FAILED
+    else:
+        code = EXIT_OK
+    return RunResult(code, workbook_path, log_path, summary, sent.interrupted, sent.seconds)
+
+
+def _load(config: Config) -> list[Table]:
+    """Read every input; a retry reads the Failed sheet and drops our result columns."""
+    profiles = bundled_profiles()
+    if config.profile:
+        profiles = [resolve_profile(config.profile)]
+    score = header_score(profiles)
+    tables = []
+    for path in config.inputs:
+        sheet = "Failed" if config.retry_of is not None else config.sheet
+        table = read_table(path, sheet=sheet, encoding=config.encoding, header_score=score)
+        if config.retry_of is not None:
+            table = _strip_result_columns(table)
+        tables.append(table)
+    return tables
+
+
+def _strip_result_columns(table: Table) -> Table:
+    """The Failed sheet is the original columns followed by ours; keep the original ones."""
+    ours = {*RESULT_COLUMNS, FILE_COLUMN}
+    keep = len(table.header)
+    while keep and table.header[keep - 1] in ours:
+        keep -= 1
+    rows = tuple(SourceRow(r.row_number, r.cells[:keep]) for r in table.rows)
+    return replace(table, header=table.header[:keep], rows=rows)
+
+
+def _validate(
+    config: Config, tables: Sequence[Table]
+) -> tuple[dict[RowRef, RowResult], list[ShipmentLine], dict[RowRef, tuple[str, ...]]]:
+    profiles = [resolve_profile(config.profile)] if config.profile else bundled_profiles()
+    results: dict[RowRef, RowResult] = {}
+    lines: list[ShipmentLine] = []
+    warnings: dict[RowRef, tuple[str, ...]] = {}
+    for file_index, table in enumerate(tables):
+        columns = choose_columns(table.header, table.label, profiles, forced=bool(config.profile))
+        validate = RowValidator(columns, file_index, config.source_id)
+        for row in table.rows:
+            checked = validate(row.row_number, row.cells)
+            if isinstance(checked, RowProblem):
+                results[checked.ref] = RowResult(
+                    Status.INVALID, error=checked.reason, warnings=checked.warnings
+                )
+            else:
+                lines.append(checked)
+                if checked.warnings:
+                    warnings[checked.ref] = checked.warnings
+    return results, lines, warnings
+
+
+def _row_label(tables: Sequence[Table], ref: RowRef) -> str:
+    if len(tables) == 1:
+        return f"row {ref.row_number}"
+    return f"{tables[ref.file_index].label} row {ref.row_number}"
+
+
+def _report_stem(config: Config) -> str:
+    first = config.retry_of or config.inputs[0]
+    stem = first.stem.removesuffix("-results")
+    more = len(config.inputs) - 1
+    return f"{stem}-and-{more}-more" if more > 0 else stem
+
+
+def _unique(directory: Path, stem: str, suffix: str) -> Path:
+    """A workbook name no earlier run used (two runs in one second get -2, -3, ...)."""
+    candidate = directory / f"{stem}{suffix}"
+    counter = 2
+    while candidate.exists():
+        candidate = directory / f"{stem}-{counter}{suffix}"
+        counter += 1
+    return candidate
+
+
+@dataclass
+class _SendReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    requests: int = 0
+    rate_limited: int = 0
+    interrupted: bool = False
+    seconds: float = 0.0
+    notes: tuple[str, ...] = ()
+
+
+def _send(
+    config: Config,
+    run_id: str,
+    tables: Sequence[Table],
+    requests: Sequence[ShipmentRequest],
+    observer: Observer,
+    log_path: Path,
+) -> _SendReport:
+    """Start the sandbox if asked, open the journal and the log, and send everything."""
+    with contextlib.ExitStack() as stack:
+        base_url, token, scope = config.base_url, config.token, config.base_url
+        if config.sandbox:
+            from batch_uploader.sandbox import Sandbox  # only needed for --sandbox
+
+            sandbox = stack.enter_context(Sandbox())
+            base_url, token = sandbox.url, sandbox.account_token
+            # A new in-process sandbox knows no earlier shipments: its journal scope is its own.
+            scope = f"{sandbox.url}#sandbox-{secrets.token_hex(8)}"
+        assert token is not None
+        journal = Journal(config.journal_path)
+        stack.callback(journal.close)
+        journal.start_run(run_id, [t.label for t in tables])
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = stack.enter_context(log_path.open("w", encoding="utf-8"))
+        lane = Lane(token, token_fingerprint(token), Pacer(config.rate))
+        return asyncio.run(
+            _send_async(config, run_id, base_url, scope, lane, journal, requests, observer, log)
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _send_async(
+    config: Config,
+    run_id: str,
+    base_url: str,
+    scope: str,
+    lane: Lane,
+    journal: Journal,
+    requests: Sequence[ShipmentRequest],
+    observer: Observer,
+    log: TextIO,
+) -> _SendReport:
+    options = SendOptions(max_attempts=config.max_attempts, include_unknown=config.include_unknown)
+    timeout = httpx.Timeout(REPLY_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+    limits = httpx.Limits(max_connections=options.max_in_flight)
+    report = _SendReport()
+    async with httpx.AsyncClient(
+        base_url=base_url,
+        timeout=timeout,
+        limits=limits,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    ) as client:
+        sender = Sender(
+            client,
+            journal,
+            scope=scope,
+            lane_for=lambda request: lane,
+            run_id=run_id,
+            options=options,
+            on_outcome=observer.outcome,
+            on_attempt=lambda attempt: _log_attempt(log, attempt),
+        )
+        observer.sending(len(requests))
+        with _stop_on_signals(sender.stop):
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            try:
+                report.outcomes = await sender.send_all(requests)
+            finally:
+                observer.finished()
+            report.seconds = loop.time() - began
+        report.requests = sender.stats.requests
+        report.rate_limited = sender.stats.rate_limited
+        report.interrupted = sender.stopping.is_set()
+        if report.interrupted:
+            report.notes = (
+                "interrupted: rows not sent are marked 'not sent'; run again to finish",
+            )
+    return report
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C / SIGTERM stop new sends; the workbook is still written (exit 130)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # Windows or not the main thread: Ctrl-C falls back to KeyboardInterrupt
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def _log_attempt(log: TextIO, attempt: Attempt) -> None:
+    """One line per request: time, PO, tracking, result, attempt, ms. Never the token."""
+    request = attempt.request
+    log.write(
+        f"{attempt.at.isoformat(timespec='milliseconds')}\t{request.po.label}\t"
+        f"{request.tracking_number}\t{attempt.result}\tattempt={attempt.attempt}\t"
+        f"{attempt.elapsed_ms:.0f}ms\n"
+    )
+    log.flush()

@@ -1,0 +1,136 @@
+"""Progress while sending: a rich bar on a terminal, periodic plain lines under cron.
+
+Output goes to stderr so that stdout stays clean for the final summary or `--json`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from batch_uploader.models import Outcome, ShipmentRequest, Status
+from batch_uploader.pipeline import Observer
+
+PLAIN_INTERVAL_S = 15.0  # how often a non-terminal run says how far it got
+
+
+class _Counts:
+    def __init__(self) -> None:
+        self.by_status: Counter[Status] = Counter()
+        self.total = 0
+        self.started = time.monotonic()
+
+    def add(self, outcome: Outcome) -> None:
+        self.by_status[outcome.status] += 1
+
+    @property
+    def done(self) -> int:
+        return sum(self.by_status.values())
+
+    def line(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.done / elapsed
+        remaining = (self.total - self.done) / rate if rate else 0.0
+        return (
+            f"{self.done}/{self.total} shipments: {self.by_status[Status.CREATED]} created, "
+            f"{self.by_status[Status.SKIPPED]} skipped, {self.by_status[Status.FAILED]} failed; "
+            f"{rate:.2f}/s, about {remaining:.0f}s left"
+        )
+
+
+class PlainObserver(Observer):
+    """Log lines on stderr every PLAIN_INTERVAL_S seconds: readable in a cron mail."""
+
+    def __init__(self) -> None:
+        self._counts = _Counts()
+        self._last = 0.0
+
+    def loaded(self, rows: int, requests: int, invalid: int) -> None:
+        print(
+            f"loaded {rows} rows: {requests} shipments to send, {invalid} rows invalid",
+            file=sys.stderr,
+        )
+
+    def sending(self, total: int) -> None:
+        self._counts = _Counts()
+        self._counts.total = total
+        self._last = time.monotonic()
+
+    def outcome(self, request: ShipmentRequest, outcome: Outcome) -> None:
+        self._counts.add(outcome)
+        now = time.monotonic()
+        if now - self._last >= PLAIN_INTERVAL_S:
+            self._last = now
+            print(self._counts.line(), file=sys.stderr, flush=True)
+
+    def finished(self) -> None:
+        if self._counts.total:
+            print(self._counts.line(), file=sys.stderr, flush=True)
+
+
+class RichObserver(Observer):
+    """A live progress bar with created/failed counts, rate and ETA."""
+
+    def __init__(self) -> None:
+        self._console = Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("[bold]sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=self._console,
+        )
+        self._task: TaskID | None = None
+        self._counts = _Counts()
+
+    def loaded(self, rows: int, requests: int, invalid: int) -> None:
+        self._console.print(
+            f"loaded {rows} rows: {requests} shipments to send, {invalid} rows invalid"
+        )
+
+    def sending(self, total: int) -> None:
+        self._counts = _Counts()
+        self._counts.total = total
+        self._progress.start()
+        self._task = self._progress.add_task("send", total=total, counts="", rate="")
+
+    def outcome(self, request: ShipmentRequest, outcome: Outcome) -> None:
+        self._counts.add(outcome)
+        if self._task is None:
+            return
+        by = self._counts.by_status
+        elapsed = max(time.monotonic() - self._counts.started, 1e-9)
+        self._progress.update(
+            self._task,
+            advance=1,
+            counts=(
+                f"[green]{by[Status.CREATED]} created[/] "
+                f"[grey50]{by[Status.SKIPPED]} skipped[/] [red]{by[Status.FAILED]} failed[/]"
+            ),
+            rate=f"{self._counts.done / elapsed:.2f}/s",
+        )
+
+    def finished(self) -> None:
+        self._progress.stop()
+
+
+def make_observer(*, quiet: bool) -> Observer:
+    """Rich on a terminal, plain lines otherwise, nothing with --quiet/--json."""
+    if quiet:
+        return Observer()
+    if sys.stderr.isatty():
+        return RichObserver()
+    return PlainObserver()
