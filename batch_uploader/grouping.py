@@ -67,6 +67,8 @@ def _merge_shipment(
     conflicts: list[str] = []
     for spec in fields(ShipmentFields):
         name = spec.name
+        if name == "custom_fields":
+            continue
         filled = [m for m in members if name in m.given]
         if not filled:
             continue
@@ -81,7 +83,27 @@ def _merge_shipment(
                 )
                 break
         merged = replace(merged, **{name: first_value})
-    return merged, conflicts
+    custom, custom_conflicts = _merge_custom(members, row_label)
+    return replace(merged, custom_fields=custom), conflicts + custom_conflicts
+
+
+def _merge_custom(
+    members: list[ShipmentLine], row_label: Callable[[RowRef], str]
+) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """Custom fields merge by name: a blank cell does not disagree, two values do."""
+    seen: dict[str, tuple[str, RowRef]] = {}
+    conflicts: list[str] = []
+    for member in members:
+        for name, value in member.shipment.custom_fields:
+            if name not in seen:
+                seen[name] = (value, member.ref)
+            elif seen[name][0] != value:
+                first, ref = seen[name]
+                conflicts.append(
+                    f"custom fields: {name}={first} ({row_label(ref)}) vs "
+                    f"{name}={value} ({row_label(member.ref)})"
+                )
+    return tuple((name, value) for name, (value, _) in seen.items()), conflicts
 
 
 def _show(value: object) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,10 @@ CREATE TABLE IF NOT EXISTS shipments (
     last_error TEXT NOT NULL DEFAULT '',
     run_id TEXT NOT NULL,
     updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    fingerprint TEXT PRIMARY KEY,
+    last_sent REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -110,15 +115,36 @@ class Journal:
             return None
         return Entry(row[0], State(row[1]), row[2], row[3], bool(row[4]), row[5])
 
-    def record_intent(self, key: str, request: ShipmentRequest, run_id: str) -> None:
-        """Committed BEFORE the request is sent: a crash from here on leaves `sending`."""
+    def record_intent(
+        self, key: str, request: ShipmentRequest, run_id: str, token_fp: str = ""
+    ) -> None:
+        """Committed BEFORE the request is sent: a crash from here on leaves `sending`.
+
+        Also remembers when this token last sent, so that the next run (another file a
+        second later) keeps the spacing instead of meeting a 429.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute(
+            "INSERT INTO tokens (fingerprint, last_sent) VALUES (?, ?) "
+            "ON CONFLICT(fingerprint) DO UPDATE SET last_sent = excluded.last_sent",
+            (token_fp, time.time()),
+        )
         self._db.execute(
             "INSERT INTO shipments (key, po, tracking, state, attempts, run_id, updated_at) "
             "VALUES (?, ?, ?, 'sending', 1, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET state = 'sending', attempts = attempts + 1, "
-            "run_id = excluded.run_id, updated_at = excluded.updated_at",
+            "run_id = excluded.run_id, updated_at = excluded.updated_at "
+            "WHERE shipments.state != 'created'",  # a concurrent run never un-creates one
             (key, request.po.label, request.tracking_number, run_id, _now()),
         )
+        self._db.execute("COMMIT")
+
+    def last_sent(self, token_fp: str) -> float | None:
+        """When (Unix time) any run last sent a request with this token, if ever."""
+        row = self._db.execute(
+            "SELECT last_sent FROM tokens WHERE fingerprint = ?", (token_fp,)
+        ).fetchone()
+        return float(row[0]) if row else None
 
     def record_outcome(
         self,

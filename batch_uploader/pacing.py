@@ -8,13 +8,14 @@ so we use a bucket of ONE with a period of 1/rate: no two requests are ever clos
 from __future__ import annotations
 
 import asyncio
+import time
 
 from aiolimiter import AsyncLimiter
 
 MAX_RATE_PER_S = 2.0
 # Requests leave a little later than the limiter releases them and arrive with jitter; this
 # margin keeps the gaps the server sees above 1/rate (it costs under 1% of throughput).
-SAFETY_MARGIN_S = 0.004
+SAFETY_MARGIN_S = 0.006
 
 
 class Pacer:
@@ -40,6 +41,13 @@ class Pacer:
             if self._not_before <= loop.time():
                 return
             # A 429 arrived while we waited for the limiter: honour it before sending.
+
+    def continue_after(self, last_sent_unix: float | None) -> None:
+        """Keep the spacing from a request an earlier run sent (Unix time) with this token."""
+        if last_sent_unix is not None:
+            wait = last_sent_unix + self.spacing_s - time.time()
+            if wait > 0:
+                self.pause(min(wait, self.spacing_s))
 
     def pause(self, seconds: float) -> None:
         """Hold every request of this token for `seconds` (the server's Retry-After)."""

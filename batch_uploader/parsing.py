@@ -6,6 +6,7 @@ wrote it; `validate.py` collects those sentences into the row's reason.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -22,6 +23,7 @@ _US_DATE = re.compile(
     r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[AaPp][Mm])?)?$"
 )
 _MONEY_SYMBOLS = "$€£¥"
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _TRUE = frozenset({"true", "yes", "y", "1", "x"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 
@@ -80,13 +82,22 @@ def parse_int(column: str, value: str, *, minimum: int = 1) -> int:
 
 
 def parse_money(column: str, value: str) -> float:
-    """A cost: `12.40`, `$1,204.50`, `7` → a JSON number; negative or non-numeric refused."""
-    text = value.replace(",", "").strip(_MONEY_SYMBOLS + " ")
+    """A cost: `12.40`, `$1,204.50`, `7` → a JSON number; negative or non-numeric refused.
+
+    A decimal comma (`12,50`) is refused rather than guessed: dropping the comma would send
+    a cost a hundred times too high.
+    """
+    text = value.strip(_MONEY_SYMBOLS + " ")
+    if "," in text:
+        if not _THOUSANDS.match(text):
+            msg = f'{column} "{value}" is not a number (use a dot for decimals, e.g. 12.50)'
+            raise CellError(msg)
+        text = text.replace(",", "")
     try:
         amount = Decimal(text)
     except InvalidOperation:
         amount = Decimal("NaN")
-    if not amount.is_finite():
+    if not amount.is_finite() or not math.isfinite(float(amount)):
         msg = f'{column} "{value}" is not a number'
         raise CellError(msg)
     if amount < 0:
@@ -113,16 +124,19 @@ def parse_datetime(column: str, value: str) -> str:
     `YYYY-MM-DD HH:MM:SS` text that Excel date cells are read as. A time without an offset is
     the local time of the machine running the upload, as the clerk who typed it meant it.
     """
+    msg = (
+        f'{column} "{value}" is not a date/time (use 2026-11-26, 2026-11-26T16:15:00Z '
+        f"or 11/26/2026 4:15 PM)"
+    )
     parsed = _parse_iso(value) or _parse_us(value)
     if parsed is None:
-        msg = (
-            f'{column} "{value}" is not a date/time (use 2026-11-26, 2026-11-26T16:15:00Z '
-            f"or 11/26/2026 4:15 PM)"
-        )
         raise CellError(msg)
-    if parsed.tzinfo is None:
-        parsed = parsed.astimezone()  # naive → this machine's local time zone
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        if parsed.tzinfo is None:
+            parsed = parsed.astimezone()  # naive → this machine's local time zone
+        return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError) as exc:  # year 1 or 9999 across a time zone
+        raise CellError(msg) from exc
 
 
 def _parse_iso(value: str) -> datetime | None:

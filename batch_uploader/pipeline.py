@@ -287,6 +287,7 @@ async def _send_async(
             on_outcome=observer.outcome,
             on_attempt=lambda attempt: _log_attempt(log, attempt),
         )
+        lane.pacer.continue_after(journal.last_sent(lane.fingerprint))
         observer.sending(len(requests))
         with _stop_on_signals(sender.stop):
             loop = asyncio.get_running_loop()

@@ -37,11 +37,11 @@ FIELD_LABELS: dict[str, str] = {
     "rma_item_id": "RMA Item ID",
     "void": "Void",
 }
-ITEM_ID_FIELDS = ("sku", "purchase_order_item_id", "order_item_id", "inventory_variant_id")
+ITEM_ID_FIELDS = ("sku", "purchase_order_item_id", "order_item_id")  # what the API accepts
 SHIPMENT_CUSTOM_PREFIX = "custom"
 ITEM_CUSTOM_PREFIX = "itemcustom"
 _CUSTOM_HEADER = re.compile(r"^\s*(item\s*custom|custom)\s*:\s*(.+?)\s*$", re.IGNORECASE)
-_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_NOT_ALNUM = re.compile(r"[\W_]+")  # keeps letters of every script
 
 
 def normalize_header(name: str) -> str:
@@ -70,7 +70,7 @@ class Profile:
         item_custom: list[tuple[str, int]] = []
         for index, raw in enumerate(header):
             custom = _CUSTOM_HEADER.match(raw)
-            if custom:
+            if custom and custom.group(2).strip():
                 kind = normalize_header(custom.group(1))
                 target = item_custom if kind == ITEM_CUSTOM_PREFIX else shipment_custom
                 target.append((custom.group(2), index))
@@ -135,6 +135,9 @@ def load_profile(path: Path) -> Profile:
             names = [names]
         if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
             msg = f"profile {path}: {field} must be a header name or a list of header names"
+            raise ConfigError(msg)
+        if not all(normalize_header(n) for n in names):
+            msg = f"profile {path}: {field} has a header name with no letters or digits"
             raise ConfigError(msg)
         aliases[field] = tuple(names)
     name = data.get("name", path.stem)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -162,8 +163,8 @@ class Sender:
         workers = [asyncio.create_task(worker()) for _ in range(self._options.max_in_flight)]
         waker = asyncio.create_task(wake_on_stop())
         try:
-            done = asyncio.gather(*workers)
-            stop_wait = asyncio.create_task(self.stopping.wait())
+            done: asyncio.Future[Any] = asyncio.gather(*workers)
+            stop_wait: asyncio.Future[Any] = asyncio.create_task(self.stopping.wait())
             await asyncio.wait({done, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
             if not done.done():
                 # Stopping: let replies in flight arrive, then give up on them.
@@ -216,25 +217,39 @@ class Sender:
         while attempt < self._options.max_attempts:
             if self.stopping.is_set():
                 raise _Stop
-            await lane.pacer.wait_turn()
-            if self.stopping.is_set():
-                raise _Stop
             attempt += 1
-            self._journal.record_intent(key, request, self._run_id)
+            sent = False
             started = time.monotonic()
-            self._count_sent(started)
+
+            async def gate(event: str, info: object) -> None:
+                """Pace and journal at the last moment: when the request line is about to leave.
+
+                Pacing here, after the connection is open, keeps connection set-up time out of
+                the gaps the server measures; the intent is committed just before the bytes go.
+                """
+                nonlocal sent, started
+                if not event.endswith("send_request_headers.started"):
+                    return
+                await lane.pacer.wait_turn()
+                if self.stopping.is_set():
+                    raise _Stop
+                self._journal.record_intent(key, request, self._run_id, lane.fingerprint)
+                started = time.monotonic()
+                self._count_sent(started)
+                sent = True
+
             try:
-                response = await self._client.post("/shipments", json=body, headers=headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # Never left this machine: safe to send again whatever the settings.
-                last_error = f"could not connect to the API ({type(exc).__name__})"
-                self._log(request, attempt, type(exc).__name__, started)
-                self._journal.record_outcome(key, State.FAILED, error=last_error)
-                await self._backoff(attempt)
-                continue
+                response = await self._client.post(
+                    "/shipments", json=body, headers=headers, extensions={"trace": gate}
+                )
             except httpx.TransportError as exc:
-                last_error = f"no reply from the API ({type(exc).__name__})"
                 self._log(request, attempt, type(exc).__name__, started)
+                if not sent:
+                    # Never left this machine: safe to send again whatever the settings.
+                    last_error = f"could not reach the API ({type(exc).__name__})"
+                    await self._backoff(attempt)
+                    continue
+                last_error = f"no reply from the API ({type(exc).__name__})"
                 ambiguous = True
                 if request.allow_duplicate_tracking:
                     return self._unknown(key, attempt)

@@ -88,9 +88,9 @@ class RowValidator:
         sku = text("sku") or None
         if sku is not None and (damage := excel_damage(label("sku"), sku)):
             problems.append(damage)
-        if not sku and not any(
-            text(f) for f in ("purchase_order_item_id", "order_item_id", "inventory_variant_id")
-        ):
+        # The API takes sku, purchaseOrderItemId or orderItemId as the item's identity;
+        # an inventory variant ID alone is not enough.
+        if not sku and not any(text(f) for f in ("purchase_order_item_id", "order_item_id")):
             problems.append(
                 f"no item identifier: fill in {label('sku')}, {label('purchase_order_item_id')} "
                 f"or {label('order_item_id')}"
@@ -139,6 +139,10 @@ class RowValidator:
         if text("fulfillment_request_id"):
             return None  # its parse problem is already recorded
         po_number = text("po_number")
+        damage = excel_damage(label("po_number"), po_number) if po_number else None
+        if damage:
+            problems.append(damage)
+            return None
         if not po_number:
             problems.append(
                 f"no purchase order: fill in {label('po_number')} "
