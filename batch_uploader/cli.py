@@ -23,6 +23,7 @@ from batch_uploader.config import (
     TOKEN_ENV,
     Config,
     default_journal_path,
+    load_tokens_file,
 )
 from batch_uploader.errors import UploaderError
 from batch_uploader.paths import templates_dir
@@ -116,6 +117,15 @@ def _send_options(command: F) -> F:
             help=(
                 "SQLite journal that makes re-runs exactly-once; default: "
                 f"{default_journal_path()}."
+            ),
+        ),
+        click.option(
+            "--tokens",
+            "tokens_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=(
+                "TOML [tokens] table of source ID → environment variable holding that "
+                "source's token; each source is sent with its own token and 2 req/s limit."
             ),
         ),
         click.option(
@@ -323,6 +333,7 @@ def _run_command(
     sandbox: bool,
     journal: Path | None,
     max_attempts: int,
+    tokens_file: Path | None,
     json_output: bool,
     quiet: bool,
     verbose: bool,
@@ -345,6 +356,7 @@ def _run_command(
             max_attempts=max_attempts,
             include_unknown=include_unknown,
             retry_of=retry_of,
+            source_tokens=load_tokens_file(tokens_file) if tokens_file else {},
         )
         observer = make_observer(quiet=quiet or json_output)
         result = run(config, observer)

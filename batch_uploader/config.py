@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -48,6 +49,8 @@ class Config:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     include_unknown: bool = False
     retry_of: Path | None = None  # `retry RESULTS.xlsx`: read its Failed sheet
+    # --tokens FILE: source ID → that source's token; each gets its own 2 req/s limiter.
+    source_tokens: dict[int, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.inputs:
@@ -67,7 +70,7 @@ class Config:
             raise ConfigError(msg)
         if not self.sandbox:
             check_base_url(self.base_url)
-        if not (self.sandbox or self.dry_run or self.token):
+        if not (self.sandbox or self.dry_run or self.token or self.source_tokens):
             msg = (
                 f"no API token: set the {TOKEN_ENV} environment variable (recommended) or pass "
                 f"--token; or try --sandbox or --dry-run"
@@ -96,3 +99,36 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def load_tokens_file(path: Path) -> dict[int, str]:
+    """`--tokens FILE`: a TOML `[tokens]` table of source ID → environment variable name.
+
+    The file names variables, never tokens, so it can be kept with the job's other settings.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        msg = f"--tokens {path}: cannot be read as TOML ({exc})"
+        raise ConfigError(msg) from exc
+    table = data.get("tokens")
+    if not isinstance(table, dict) or not table:
+        msg = f'--tokens {path}: needs a [tokens] table, e.g. "101" = "FLXPOINT_TOKEN_101"'
+        raise ConfigError(msg)
+    tokens: dict[int, str] = {}
+    for source, variable in table.items():
+        if not str(source).isdigit() or int(source) < 1:
+            msg = f"--tokens {path}: {source!r} is not a source ID (a positive whole number)"
+            raise ConfigError(msg)
+        if not isinstance(variable, str) or not variable:
+            msg = f"--tokens {path}: source {source} must name an environment variable"
+            raise ConfigError(msg)
+        token = os.environ.get(variable, "")
+        if not token:
+            msg = (
+                f"--tokens {path}: environment variable {variable} (token of source {source}) "
+                f"is not set"
+            )
+            raise ConfigError(msg)
+        tokens[int(source)] = token
+    return tokens

@@ -37,6 +37,7 @@ from batch_uploader.reader import SourceRow, Table, read_table
 from batch_uploader.report import FILE_COLUMN, RESULT_COLUMNS, RunSummary, write_workbook
 from batch_uploader.sender import (
     CONNECT_TIMEOUT_S,
+    DEFAULT_MAX_IN_FLIGHT,
     REPLY_TIMEOUT_S,
     Attempt,
     Lane,
@@ -77,11 +78,18 @@ class RunResult:
     seconds_sending: float
 
 
-def run(config: Config, observer: Observer | None = None) -> RunResult:
-    """Do one upload (or dry run, or retry) and write its workbook."""
-    observer = observer or Observer()
-    started = datetime.now().astimezone()
-    run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+@dataclass(frozen=True)
+class Prepared:
+    """Everything before sending: the tables read, the rows refused, the requests to send."""
+
+    tables: list[Table]
+    results: dict[RowRef, RowResult]  # the invalid rows so far
+    warnings: dict[RowRef, tuple[str, ...]]
+    requests: tuple[ShipmentRequest, ...]
+
+
+def prepare(config: Config) -> Prepared:
+    """Read → map → validate → group; nothing is sent (the dry run and the benchmark use it)."""
     tables = _load(config)
     results, lines, warnings = _validate(config, tables)
     grouped = group_lines(
@@ -93,7 +101,21 @@ def run(config: Config, observer: Observer | None = None) -> RunResult:
         results[problem.ref] = RowResult(
             Status.INVALID, error=problem.reason, warnings=problem.warnings
         )
-    requests = grouped.requests
+    return Prepared(tables, results, warnings, grouped.requests)
+
+
+def run(config: Config, observer: Observer | None = None) -> RunResult:
+    """Do one upload (or dry run, or retry) and write its workbook."""
+    observer = observer or Observer()
+    started = datetime.now().astimezone()
+    run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    prepared = prepare(config)
+    tables, results, warnings, requests = (
+        prepared.tables,
+        prepared.results,
+        prepared.warnings,
+        prepared.requests,
+    )
     observer.loaded(sum(len(t.rows) for t in tables), len(requests), len(results))
     stem = _report_stem(config)
     workbook_path = _unique(config.report_dir, f"{stem}-{started:%Y%m%d-%H%M%S}", "-results.xlsx")
@@ -107,8 +129,10 @@ def run(config: Config, observer: Observer | None = None) -> RunResult:
         outcomes = [Outcome(Status.NOT_SENT, error="dry run: nothing was sent")] * len(requests)
     else:
         assert log_path is not None
-        sent = _send(config, run_id, tables, requests, observer, log_path)
-        outcomes = sent.outcomes
+        sendable = [r for r in requests if _has_token(config, r)]
+        sent = _send(config, run_id, tables, sendable, observer, log_path)
+        by_request = dict(zip(sendable, sent.outcomes, strict=True))
+        outcomes = [by_request.get(r) or _no_token(r) for r in requests]
     for request, outcome in zip(requests, outcomes, strict=True):
         for ref in request.refs:
             results[ref] = RowResult(
@@ -140,6 +164,22 @@ def run(config: Config, observer: Observer | None = None) -> RunResult:
     else:
         code = EXIT_OK
     return RunResult(code, workbook_path, log_path, summary, sent.interrupted, sent.seconds)
+
+
+def _has_token(config: Config, request: ShipmentRequest) -> bool:
+    """With --tokens and no default token, only the listed sources can be sent."""
+    if config.sandbox or config.token or not config.source_tokens:
+        return True
+    return request.po.source_id in config.source_tokens
+
+
+def _no_token(request: ShipmentRequest) -> Outcome:
+    source = request.po.source_id
+    where = f"source {source}" if source is not None else "a row with no Source ID"
+    return Outcome(
+        Status.FAILED,
+        error=f"no token for {where}: add it to the --tokens file, or pass --token",
+    )
 
 
 def _load(config: Config) -> list[Table]:
@@ -242,15 +282,14 @@ def _send(
             base_url, token = sandbox.url, sandbox.account_token
             # A new in-process sandbox knows no earlier shipments: its journal scope is its own.
             scope = f"{sandbox.url}#sandbox-{secrets.token_hex(8)}"
-        assert token is not None
         journal = Journal(config.journal_path)
         stack.callback(journal.close)
         journal.start_run(run_id, [t.label for t in tables])
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = stack.enter_context(log_path.open("w", encoding="utf-8"))
-        lane = Lane(token, token_fingerprint(token), Pacer(config.rate))
+        router = _Router(token, config.source_tokens, config.rate)
         return asyncio.run(
-            _send_async(config, run_id, base_url, scope, lane, journal, requests, observer, log)
+            _send_async(config, run_id, base_url, scope, router, journal, requests, observer, log)
         )
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -260,13 +299,18 @@ async def _send_async(
     run_id: str,
     base_url: str,
     scope: str,
-    lane: Lane,
+    router: _Router,
     journal: Journal,
     requests: Sequence[ShipmentRequest],
     observer: Observer,
     log: TextIO,
 ) -> _SendReport:
-    options = SendOptions(max_attempts=config.max_attempts, include_unknown=config.include_unknown)
+    options = SendOptions(
+        max_attempts=config.max_attempts,
+        include_unknown=config.include_unknown,
+        # Enough in flight per token that API latency never starves any token's limiter.
+        max_in_flight=max(DEFAULT_MAX_IN_FLIGHT, 4 * len(router.lanes)),
+    )
     timeout = httpx.Timeout(REPLY_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
     limits = httpx.Limits(max_connections=options.max_in_flight)
     report = _SendReport()
@@ -281,13 +325,14 @@ async def _send_async(
             client,
             journal,
             scope=scope,
-            lane_for=lambda request: lane,
+            lane_for=router.lane_for,
             run_id=run_id,
             options=options,
             on_outcome=observer.outcome,
             on_attempt=lambda attempt: _log_attempt(log, attempt),
         )
-        lane.pacer.continue_after(journal.last_sent(lane.fingerprint))
+        for lane in router.lanes:
+            lane.pacer.continue_after(journal.last_sent(lane.fingerprint))
         observer.sending(len(requests))
         with _stop_on_signals(sender.stop):
             loop = asyncio.get_running_loop()
@@ -323,6 +368,25 @@ def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+
+
+class _Router:
+    """Which token sends a request: the source's own token (--tokens), else the default one."""
+
+    def __init__(self, default: str | None, by_source: dict[int, str], rate: float) -> None:
+        self._default = Lane(default, token_fingerprint(default), Pacer(rate)) if default else None
+        self._by_source = {
+            source: Lane(token, token_fingerprint(token), Pacer(rate))
+            for source, token in by_source.items()
+        }
+        self.lanes = [*self._by_source.values(), *([self._default] if self._default else [])]
+
+    def lane_for(self, request: ShipmentRequest) -> Lane:
+        lane = self._by_source.get(request.po.source_id or 0, self._default)
+        if lane is None:
+            msg = f"no token for {request.label}"
+            raise AssertionError(msg)  # prevented by _has_token()
+        return lane
 
 
 def _log_attempt(log: TextIO, attempt: Attempt) -> None:

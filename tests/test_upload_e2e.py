@@ -245,3 +245,33 @@ def test_requests_never_closer_than_half_a_second(cli_run, tmp_path: Path) -> No
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.5
     assert stats.max_in_flight >= 2  # latency does not serialise the requests
+
+
+def test_tokens_file_sends_each_source_with_its_own_token(
+    sandbox: Sandbox, cli_run, tmp_path: Path
+) -> None:
+    """--tokens: each source's shipments go with that source's token; unlisted sources fail."""
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text('[tokens]\n"101" = "TOKEN_101"\n"102" = "TOKEN_102"\n', encoding="utf-8")
+    source = write_csv(
+        tmp_path / "multi.csv",
+        [
+            ["TEST-1", "101", "", "1ZMULTI000001", "", "", "", "", "", "SKU-1", "1"],
+            ["TEST-3", "102", "", "1ZMULTI000002", "", "", "", "", "", "SKU-1", "1"],
+            ["TEST-2", "101", "", "1ZMULTI000003", "", "", "", "", "", "SKU-1", "1"],
+            ["TEST-5", "103", "", "1ZMULTI000004", "", "", "", "", "", "SKU-1", "1"],
+        ],
+    )
+    env = {
+        "FLXPOINT_BASE_URL": sandbox.url,
+        "TOKEN_101": "sandbox-source-101",
+        "TOKEN_102": "sandbox-source-102",
+    }
+    run = cli_run("upload", str(source), "--tokens", str(tokens), env=env)
+    assert run.code == 1
+    results = run.workbook().table("Results")
+    assert [r["Status"] for r in results] == ["created", "created", "created", "failed"]
+    assert results[3]["Error"].startswith("no token for source 103")
+    assert {s["sourceId"] for s in sandbox.shipments()} == {101, 102}
+    assert len(sandbox.stats().request_times) == 2  # two tokens, each paced on its own
+    assert "sandbox-source-10" not in run.stdout + run.stderr

@@ -1,0 +1,368 @@
+"""Excel workbooks (.xlsx, .xlsm) → records with the row numbers Excel shows, as text.
+
+Guarantees:
+- Nothing is inflated by the Excel parser before the archive passes the zip-bomb limits
+  (``MAX_UNCOMPRESSED_BYTES`` in total, ``MAX_COMPRESSION_RATIO`` per large entry) and no XML
+  part declares entities (``<!DOCTYPE``/``<!ENTITY``, which Excel never writes).
+- Old .xls and encrypted workbooks (OLE2/CFB containers) are refused with what to do instead.
+- Row numbers are Excel's: leading empty rows count; the first used column is reported so
+  unnamed columns can be called by their real position.
+- Every cell becomes the text a person sees (see ``cell_text``); text cells stay as stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+from batch_uploader.errors import InputError
+
+CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+"""OLE2 compound file: old .xls, or an .xlsx encrypted with a password."""
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
+"""Most bytes all entries of a workbook may unpack to."""
+MAX_COMPRESSION_RATIO = 200
+"""Highest uncompressed/compressed ratio of one entry; real sheets stay under ~20."""
+RATIO_CHECK_MIN_BYTES = 1024 * 1024
+"""Entries smaller than this (uncompressed) cannot hurt, so their ratio is not judged."""
+MAX_ZIP_ENTRIES = 10_000
+"""Most entries a workbook archive may have (each XML part is scanned)."""
+XML_SCAN_BYTES = 4 * 1024
+"""Head of each XML part searched for entity declarations."""
+XML_PROLOG_MAX_BYTES = 64 * 1024
+"""Longest XML prolog accepted; a root element must start before this."""
+CFB_SCAN_CHUNK_BYTES = 1024 * 1024
+MAX_COLUMNS = 1000
+"""Most columns a worksheet's used range may span."""
+EXCEL_SCIENTIFIC_FROM = 1e15
+"""Excel keeps 15 significant digits; General format shows numbers this large as 9.4055E+21."""
+EXCEL_SIGNIFICANT_DIGITS = 15
+_US_PER_S = 1_000_000
+_S_PER_DAY = 86_400
+
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+Record = tuple[int, list[str]]
+CellValue = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class SheetSource:
+    """The chosen worksheet: its name, first used column (1-based) and non-blank records."""
+
+    sheet: str
+    first_column: int
+    records: Iterator[Record]
+
+
+def refuse_cfb(path: Path) -> NoReturn:
+    """Raise the InputError for an OLE2/CFB file: encrypted .xlsx or old .xls."""
+    if _contains(path, _ENCRYPTED_PACKAGE):
+        msg = (
+            f"{path.name}: the workbook is password-protected: remove the password in Excel "
+            "(File > Info > Protect Workbook > Encrypt with Password, clear it) and save again."
+        )
+    else:
+        msg = (
+            f"{path.name}: old .xls or password-protected workbook: open it in Excel and save "
+            "as .xlsx or CSV."
+        )
+    raise InputError(msg)
+
+
+def open_sheet(path: Path, sheet: str | None) -> SheetSource:
+    """Check the archive, open the workbook and pick ``sheet`` (default: first with data)."""
+    _check_archive(path)
+    try:
+        with CalamineWorkbook.from_path(path) as workbook:
+            return _pick_sheet(path, workbook, sheet)
+    except InputError:
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a panic inside calamine surfaces as a BaseException
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = (
+            f"{path.name}: cannot be read as an Excel workbook ({detail}): open it in Excel "
+            "and save it again as .xlsx, or export the sheet as CSV."
+        )
+        raise InputError(msg) from None
+
+
+# --- safety checks before parsing ---------------------------------------------------------
+
+
+def _check_archive(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            _check_sizes(path, infos)
+            names = {info.filename for info in infos}
+            _check_is_workbook(path, names)
+            for info in infos:
+                if info.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    _check_xml_part(path, archive, info)
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        msg = (
+            f"{path.name}: not a valid .xlsx workbook ({exc}): the file is damaged or is not "
+            "really Excel; open it in Excel and save it as .xlsx, or export it as CSV."
+        )
+        raise InputError(msg) from None
+    except (NotImplementedError, RuntimeError) as exc:
+        msg = (
+            f"{path.name}: the workbook archive uses a feature that cannot be read ({exc}): "
+            "open it in Excel and save it again as .xlsx."
+        )
+        raise InputError(msg) from None
+
+
+def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    unsafe = (
+        "looks like a zip bomb and was not opened: open it in Excel and save it again, "
+        "or export the sheet as CSV."
+    )
+    if len(infos) > MAX_ZIP_ENTRIES:
+        msg = f"{path.name}: the workbook has {len(infos):,} parts, which {unsafe}"
+        raise InputError(msg)
+    total = sum(info.file_size for info in infos)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        mib = MAX_UNCOMPRESSED_BYTES // (1024 * 1024)
+        msg = f"{path.name}: the workbook would unpack to more than {mib} MiB, which {unsafe}"
+        raise InputError(msg)
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size >= RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            msg = (
+                f"{path.name}: part {info.filename} is compressed {ratio:,.0f}:1 (more than "
+                f"{MAX_COMPRESSION_RATIO}:1), which {unsafe}"
+            )
+            raise InputError(msg)
+
+
+def _check_is_workbook(path: Path, names: set[str]) -> None:
+    if "xl/workbook.xml" in names:
+        return
+    if "xl/workbook.bin" in names:
+        what = "a binary workbook (.xlsb)"
+    elif "mimetype" in names or "content.xml" in names:
+        what = "an OpenDocument spreadsheet (.ods)"
+    else:
+        what = "a zip archive, not an Excel workbook"
+    msg = f"{path.name}: {what}: open it in Excel and save it as .xlsx, or export it as CSV."
+    raise InputError(msg)
+
+
+def _check_xml_part(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse a part whose prolog declares a DTD or entities; reads at most the prolog."""
+    head = b""
+    with archive.open(info) as part:
+        while True:
+            chunk = part.read(XML_SCAN_BYTES)
+            head += chunk
+            verdict = _prolog_verdict(_ascii_view(head))
+            if verdict is True or (verdict is None and not chunk):
+                return  # clean, or an empty/truncated part the parser will report
+            if verdict is False or len(head) >= XML_PROLOG_MAX_BYTES:
+                break
+    msg = (
+        f"{path.name}: refused as unsafe: the part {info.filename} declares XML entities or a "
+        "DTD (<!DOCTYPE>/<!ENTITY>), which Excel never writes: open the file in Excel and save "
+        "it again, or export the sheet as CSV."
+    )
+    raise InputError(msg)
+
+
+def _ascii_view(head: bytes) -> str:
+    """The markup of an XML head as text (UTF-16 parts are rare but legal)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[1:2] == b"\x00":
+        encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le"
+        return head.decode(encoding, errors="replace")
+    return head.decode("latin-1")
+
+
+def _prolog_verdict(text: str) -> bool | None:
+    """True: root element reached cleanly; False: a declaration (DTD); None: need more."""
+    upper = text[:XML_SCAN_BYTES].upper()
+    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
+        return False
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n\ufeff":
+            pos += 1
+        if pos >= len(text):
+            return None
+        if text.startswith("<?", pos):
+            end = text.find("?>", pos)
+            if end < 0:
+                return None
+            pos = end + 2
+        elif text.startswith("<!--", pos):
+            end = text.find("-->", pos)
+            if end < 0:
+                return None
+            pos = end + 3
+        else:
+            # A declaration (`<!DOCTYPE`) is unsafe; anything else is the root element, or
+            # junk the parser will reject.
+            return not text.startswith("<!", pos)
+
+
+def _contains(path: Path, needle: bytes) -> bool:
+    """Whether ``needle`` occurs in the file; streams in chunks."""
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(CFB_SCAN_CHUNK_BYTES):
+            if needle in tail + chunk:
+                return True
+            tail = chunk[-(len(needle) - 1) :]
+    return False
+
+
+# --- sheets and cells ---------------------------------------------------------------------
+
+
+def _pick_sheet(path: Path, workbook: CalamineWorkbook, wanted: str | None) -> SheetSource:
+    names = list(workbook.sheet_names)
+    listing = ", ".join(repr(n) for n in names)
+    if wanted is not None:
+        name = _match_sheet_name(names, wanted)
+        if name is None:
+            msg = (
+                f"{path.name}: no sheet named {wanted!r} (sheets: {listing}): pass one of "
+                "these names with --sheet."
+            )
+            raise InputError(msg)
+        source = _sheet_source(path, workbook.get_sheet_by_name(name))
+        if source is None:
+            msg = (
+                f"{path.name} [{name}]: the sheet is empty: choose the sheet with the shipments "
+                f"with --sheet (sheets: {listing})."
+            )
+            raise InputError(msg)
+        return source
+    worksheets = [m for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+    # Visible sheets first: a hidden sheet with data is usually a lookup list, not the input.
+    worksheets.sort(key=lambda m: m.visible != SheetVisibleEnum.Visible)
+    for meta in worksheets:
+        source = _sheet_source(path, workbook.get_sheet_by_name(meta.name))
+        if source is not None:
+            return source
+    msg = (
+        f"{path.name}: no worksheet has any data (sheets: {listing}): put the shipments on a "
+        "sheet, with a header row above them, and save again."
+    )
+    raise InputError(msg)
+
+
+def _match_sheet_name(names: list[str], wanted: str) -> str | None:
+    if wanted in names:
+        return wanted
+    loose = [n for n in names if n.strip().casefold() == wanted.strip().casefold()]
+    return loose[0] if len(loose) == 1 else None
+
+
+def _sheet_source(path: Path, sheet: CalamineSheet) -> SheetSource | None:
+    """The sheet's non-blank records, or None if it has none."""
+    start = sheet.start
+    if start is None:
+        return None
+    if sheet.width > MAX_COLUMNS:
+        msg = (
+            f"{path.name} [{sheet.name}]: the sheet's data spans {sheet.width:,} columns, more "
+            f"than the {MAX_COLUMNS:,} allowed: delete the stray cells far to the right and "
+            "save again."
+        )
+        raise InputError(msg)
+    records = _records(sheet)
+    first = next(records, None)
+    if first is None:
+        return None
+    return SheetSource(sheet.name, start[1] + 1, _prepend(first, records))
+
+
+def _prepend(first: Record, rest: Iterator[Record]) -> Iterator[Record]:
+    yield first
+    yield from rest
+
+
+def _records(sheet: CalamineSheet) -> Iterator[Record]:
+    # iter_rows() starts at the sheet's row 1 (leading empty rows come back empty) and at
+    # the first used column, so enumerate() gives Excel's row numbers.
+    for row_number, values in enumerate(sheet.iter_rows(), start=1):
+        cells = [v if type(v) is str else cell_text(v) for v in values]
+        if any(c and not c.isspace() for c in cells):
+            yield row_number, cells
+
+
+def cell_text(value: CellValue) -> str:
+    """The text a person sees in the cell (General format; dates in ISO order).
+
+    Whole numbers lose their `.0`; other numbers show up to 15 significant digits (Excel's
+    precision, so 0.1+0.2 shows `0.3`); numbers of 1e15 and more look as Excel shows them
+    (`9.4055E+21`) so callers can spot tracking numbers Excel has already damaged.
+    calamine returns a date for any whole-day date/time value, so a date-time cell holding
+    exactly midnight reads as `YYYY-MM-DD`.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value) if abs(value) < EXCEL_SCIENTIFIC_FROM else _number_text(float(value))
+    if isinstance(value, float):
+        return _number_text(value)
+    if isinstance(value, dt.datetime):
+        return _datetime_text(value)
+    if isinstance(value, dt.date):
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    if isinstance(value, dt.time):
+        micros = ((value.hour * 60 + value.minute) * 60 + value.second) * _US_PER_S
+        seconds = _round_seconds(micros + value.microsecond) % _S_PER_DAY
+        return _clock_text(seconds, hour_digits=2)
+    micros = value // dt.timedelta(microseconds=1)
+    sign = "-" if micros < 0 else ""
+    return sign + _clock_text(_round_seconds(abs(micros)))
+
+
+def _number_text(value: float) -> str:
+    if not math.isfinite(value):
+        return repr(value)
+    if abs(value) >= EXCEL_SCIENTIFIC_FROM:
+        mantissa, exponent = f"{value:.5E}".split("E")
+        return f"{mantissa.rstrip('0').rstrip('.')}E{exponent}"
+    if value.is_integer():
+        return str(int(value))
+    return f"{value:.{EXCEL_SIGNIFICANT_DIGITS}g}".replace("e", "E")
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    seconds = _round_seconds(value.microsecond)
+    try:
+        shown = value.replace(microsecond=0) + dt.timedelta(seconds=seconds)
+    except OverflowError:
+        shown = value.replace(microsecond=0)
+    return (
+        f"{shown.year:04d}-{shown.month:02d}-{shown.day:02d} "
+        f"{shown.hour:02d}:{shown.minute:02d}:{shown.second:02d}"
+    )
+
+
+def _round_seconds(micros: int) -> int:
+    """Whole seconds, half up, as Excel rounds a displayed time."""
+    return (micros + _US_PER_S // 2) // _US_PER_S
+
+
+def _clock_text(seconds: int, *, hour_digits: int = 1) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours:0{hour_digits}d}:{minutes:02d}:{secs:02d}"
