@@ -114,7 +114,8 @@ def test_template_writes_a_blank_template(cli_run, tmp_path: Path, fmt: str) -> 
         assert book.sheetnames == ["Shipments", "Instructions"]
         header = [c.value for c in book["Shipments"][1]]
     assert header[:4] == ["PO Number", "Source ID", "Fulfillment Request ID", "Tracking Number"]
-    assert "Quantity" in header and "SKU" in header
+    assert "Quantity" in header
+    assert "SKU" in header
 
 
 def test_profiles_lists_every_bundled_profile(cli_run) -> None:
