@@ -180,6 +180,29 @@ def retry(results: Path, include_unknown: bool, **options: Any) -> None:
 
 
 @cli.command()
+@click.argument("run_id")
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The journal the run used; default: the per-user journal.",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the workbook; default: where the run wrote its own.",
+)
+def report(run_id: str, journal: Path | None, report_dir: Path | None) -> None:
+    """Rebuild a run's results workbook from the journal (RUN_ID is in the run's output)."""
+    from batch_uploader.rebuild import rebuild_workbook
+
+    try:
+        path = rebuild_workbook(journal or default_journal_path(), run_id, report_dir)
+    except UploaderError as exc:
+        _fail(str(exc), exc.exit_code)
+    click.echo(f"results workbook: {path}")
+
+
+@cli.command()
 @click.option(
     "-o",
     "--output",

@@ -25,3 +25,7 @@ class AuthError(UploaderError):
     """The API refused the token (401): the run stopped, nothing further was sent (exit 3)."""
 
     exit_code = 3
+
+
+class ReportError(UploaderError):
+    """The results workbook could not be written; the journal still has every outcome."""

@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
@@ -300,7 +300,8 @@ def _records(sheet: CalamineSheet) -> Iterator[Record]:
     # the first used column, so enumerate() gives Excel's row numbers.
     for row_number, values in enumerate(sheet.iter_rows(), start=1):
         cells = [v if type(v) is str else cell_text(v) for v in values]
-        if any(c and not c.isspace() for c in cells):
+        first = cells[0] if cells else ""
+        if (first and not first.isspace()) or any(c and not c.isspace() for c in cells):
             yield row_number, cells
 
 
@@ -310,51 +311,77 @@ def cell_text(value: CellValue) -> str:
     Whole numbers lose their `.0`; other numbers show up to 15 significant digits (Excel's
     precision, so 0.1+0.2 shows `0.3`); numbers of 1e15 and more look as Excel shows them
     (`9.4055E+21`) so callers can spot tracking numbers Excel has already damaged.
+    Booleans are `TRUE`/`FALSE`; date-times `YYYY-MM-DD HH:MM:SS`, dates `YYYY-MM-DD`, times
+    `HH:MM:SS`, durations `H:MM:SS` (rounded to the second, as Excel displays them).
     calamine returns a date for any whole-day date/time value, so a date-time cell holding
     exactly midnight reads as `YYYY-MM-DD`.
     """
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value) if abs(value) < EXCEL_SCIENTIFIC_FROM else _number_text(float(value))
-    if isinstance(value, float):
-        return _number_text(value)
-    if isinstance(value, dt.datetime):
-        return _datetime_text(value)
-    if isinstance(value, dt.date):
-        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-    if isinstance(value, dt.time):
-        micros = ((value.hour * 60 + value.minute) * 60 + value.second) * _US_PER_S
-        seconds = _round_seconds(micros + value.microsecond) % _S_PER_DAY
-        return _clock_text(seconds, hour_digits=2)
-    micros = value // dt.timedelta(microseconds=1)
-    sign = "-" if micros < 0 else ""
-    return sign + _clock_text(_round_seconds(abs(micros)))
+    render = _RENDERERS.get(type(value))
+    if render is not None:
+        return render(value)
+    for kind, fallback in _RENDERERS.items():  # subclasses; calamine returns exact types
+        if isinstance(value, kind):
+            return fallback(value)
+    return str(value)
 
 
-def _number_text(value: float) -> str:
+def _float_text(value: float) -> str:
+    if value.is_integer() and -EXCEL_SCIENTIFIC_FROM < value < EXCEL_SCIENTIFIC_FROM:
+        return str(int(value))
     if not math.isfinite(value):
         return repr(value)
     if abs(value) >= EXCEL_SCIENTIFIC_FROM:
         mantissa, exponent = f"{value:.5E}".split("E")
         return f"{mantissa.rstrip('0').rstrip('.')}E{exponent}"
-    if value.is_integer():
-        return str(int(value))
     return f"{value:.{EXCEL_SIGNIFICANT_DIGITS}g}".replace("e", "E")
 
 
+def _int_text(value: int) -> str:
+    return str(value) if abs(value) < EXCEL_SCIENTIFIC_FROM else _float_text(float(value))
+
+
+def _bool_text(value: bool) -> str:
+    return "TRUE" if value else "FALSE"
+
+
 def _datetime_text(value: dt.datetime) -> str:
-    seconds = _round_seconds(value.microsecond)
-    try:
-        shown = value.replace(microsecond=0) + dt.timedelta(seconds=seconds)
-    except OverflowError:
-        shown = value.replace(microsecond=0)
-    return (
-        f"{shown.year:04d}-{shown.month:02d}-{shown.day:02d} "
-        f"{shown.hour:02d}:{shown.minute:02d}:{shown.second:02d}"
-    )
+    if value.microsecond:
+        try:
+            value = value.replace(microsecond=0) + dt.timedelta(
+                seconds=_round_seconds(value.microsecond)
+            )
+        except OverflowError:
+            value = value.replace(microsecond=0)
+    return value.isoformat(sep=" ")
+
+
+def _date_text(value: dt.date) -> str:
+    return value.isoformat()
+
+
+def _time_text(value: dt.time) -> str:
+    micros = ((value.hour * 60 + value.minute) * 60 + value.second) * _US_PER_S
+    seconds = _round_seconds(micros + value.microsecond) % _S_PER_DAY
+    return _clock_text(seconds, hour_digits=2)
+
+
+def _duration_text(value: dt.timedelta) -> str:
+    micros = value // dt.timedelta(microseconds=1)
+    sign = "-" if micros < 0 else ""
+    return sign + _clock_text(_round_seconds(abs(micros)))
+
+
+# Exact types first (bool before int, datetime before date) for the isinstance fallback.
+_RENDERERS: dict[type, Callable[[Any], str]] = {
+    str: str,
+    bool: _bool_text,
+    int: _int_text,
+    float: _float_text,
+    dt.datetime: _datetime_text,
+    dt.date: _date_text,
+    dt.time: _time_text,
+    dt.timedelta: _duration_text,
+}
 
 
 def _round_seconds(micros: int) -> int:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from batch_uploader.errors import ConfigError
 from batch_uploader.models import ShipmentRequest
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT NOT NULL,
     finished_at TEXT,
     inputs TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}',
     workbook TEXT,
     exit_code INTEGER
 );
@@ -163,12 +166,36 @@ class Journal:
             (state.value, shipment_id, error, state.value, int(ambiguous), _now(), key),
         )
 
-    def start_run(self, run_id: str, inputs: list[str]) -> None:
-        """Remember a run, so its workbook can be found or rebuilt later."""
+    def start_run(self, run_id: str, inputs: list[str], settings: dict[str, Any]) -> None:
+        """Remember a run and how to read its inputs again, so its workbook can be rebuilt.
+
+        `settings` must not hold the token: it keeps token fingerprints only.
+        """
         self._db.execute(
-            "INSERT OR REPLACE INTO runs (run_id, started_at, inputs) VALUES (?, ?, ?)",
-            (run_id, _now(), "\n".join(inputs)),
+            "INSERT OR REPLACE INTO runs (run_id, started_at, inputs, settings) "
+            "VALUES (?, ?, ?, ?)",
+            (run_id, _now(), "\n".join(inputs), json.dumps(settings)),
         )
+
+    def run_settings(self, run_id: str) -> dict[str, Any] | None:
+        """What start_run stored for a run, or None if the journal never saw it."""
+        row = self._db.execute("SELECT settings FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        settings: dict[str, Any] = json.loads(row[0])
+        return settings
+
+    def recent_runs(self, limit: int = 5) -> list[str]:
+        """The newest run IDs, for a helpful message."""
+        rows = self._db.execute(
+            "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def run_of(self, key: str) -> str | None:
+        """The run that last sent (or created) this request."""
+        row = self._db.execute("SELECT run_id FROM shipments WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
 
     def finish_run(self, run_id: str, workbook: str | None, exit_code: int) -> None:
         """Record where the run's workbook went and how it ended."""

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import httpx
 
 from batch_uploader.config import Config
+from batch_uploader.errors import ReportError
 from batch_uploader.grouping import group_lines
 from batch_uploader.journal import Journal, token_fingerprint
 from batch_uploader.models import (
@@ -118,7 +119,9 @@ def run(config: Config, observer: Observer | None = None) -> RunResult:
     )
     observer.loaded(sum(len(t.rows) for t in tables), len(requests), len(results))
     stem = _report_stem(config)
-    workbook_path = _unique(config.report_dir, f"{stem}-{started:%Y%m%d-%H%M%S}", "-results.xlsx")
+    workbook_path = unique_path(
+        config.report_dir, f"{stem}-{started:%Y%m%d-%H%M%S}", "-results.xlsx"
+    )
     log_path = (
         None
         if config.dry_run
@@ -152,18 +155,38 @@ def run(config: Config, observer: Observer | None = None) -> RunResult:
         dry_run=config.dry_run,
         notes=sent.notes,
     )
-    write_workbook(workbook_path, tables, results, summary)
-    if sent.interrupted:
-        code = EXIT_INTERRUPTED
-    elif (
-        row_counts[Status.INVALID]
-        or row_counts[Status.FAILED]
-        or (row_counts[Status.NOT_SENT] and not config.dry_run)
-    ):
-        code = EXIT_ROWS_FAILED
-    else:
-        code = EXIT_OK
+    try:
+        write_workbook(workbook_path, tables, results, summary)
+    except OSError as exc:
+        rebuild = "" if config.dry_run else f"; rebuild it with: batch-uploader report {run_id}"
+        msg = (
+            f"cannot write the results workbook {workbook_path} ({exc.strerror or exc}); "
+            f"every outcome is in the journal{rebuild}"
+        )
+        raise ReportError(msg) from exc
+    code = _exit_code(config, sent, row_counts)
+    if not config.dry_run:
+        _record_finish(config, run_id, workbook_path, code)
     return RunResult(code, workbook_path, log_path, summary, sent.interrupted, sent.seconds)
+
+
+def _exit_code(config: Config, sent: _SendReport, rows: Counter[Status]) -> int:
+    if sent.interrupted:
+        return EXIT_INTERRUPTED
+    if rows[Status.INVALID] or rows[Status.FAILED]:
+        return EXIT_ROWS_FAILED
+    if rows[Status.NOT_SENT] and not config.dry_run:
+        return EXIT_ROWS_FAILED
+    return EXIT_OK
+
+
+def _record_finish(config: Config, run_id: str, workbook: Path, code: int) -> None:
+    """Note where the workbook went; the journal already holds every outcome."""
+    journal = Journal(config.journal_path)
+    try:
+        journal.finish_run(run_id, str(workbook.resolve()), code)
+    finally:
+        journal.close()
 
 
 def _has_token(config: Config, request: ShipmentRequest) -> bool:
@@ -244,7 +267,7 @@ def _report_stem(config: Config) -> str:
     return f"{stem}-and-{more}-more" if more > 0 else stem
 
 
-def _unique(directory: Path, stem: str, suffix: str) -> Path:
+def unique_path(directory: Path, stem: str, suffix: str) -> Path:
     """A workbook name no earlier run used (two runs in one second get -2, -3, ...)."""
     candidate = directory / f"{stem}{suffix}"
     counter = 2
@@ -284,10 +307,10 @@ def _send(
             scope = f"{sandbox.url}#sandbox-{secrets.token_hex(8)}"
         journal = Journal(config.journal_path)
         stack.callback(journal.close)
-        journal.start_run(run_id, [t.label for t in tables])
+        router = _Router(token, config.source_tokens, config.rate)
+        journal.start_run(run_id, [t.label for t in tables], _settings(config, scope, router))
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = stack.enter_context(log_path.open("w", encoding="utf-8"))
-        router = _Router(token, config.source_tokens, config.rate)
         return asyncio.run(
             _send_async(config, run_id, base_url, scope, router, journal, requests, observer, log)
         )
@@ -370,6 +393,23 @@ def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
+def _settings(config: Config, scope: str, router: _Router) -> dict[str, Any]:
+    """How to read this run's inputs again and find its journal keys; never the token."""
+    return {
+        "inputs": [str(p.resolve()) for p in config.inputs],
+        "sheet": config.sheet,
+        "encoding": config.encoding,
+        "profile": config.profile,
+        "source_id": config.source_id,
+        "allow_duplicate_tracking": config.allow_duplicate_tracking,
+        "retry_of": str(config.retry_of.resolve()) if config.retry_of else None,
+        "scope": scope,
+        "default_fingerprint": router.default_fingerprint,
+        "source_fingerprints": router.source_fingerprints,
+        "report_dir": str(config.report_dir.resolve()),
+    }
+
+
 class _Router:
     """Which token sends a request: the source's own token (--tokens), else the default one."""
 
@@ -380,6 +420,8 @@ class _Router:
             for source, token in by_source.items()
         }
         self.lanes = [*self._by_source.values(), *([self._default] if self._default else [])]
+        self.default_fingerprint = self._default.fingerprint if self._default else None
+        self.source_fingerprints = {str(s): lane.fingerprint for s, lane in self._by_source.items()}
 
     def lane_for(self, request: ShipmentRequest) -> Lane:
         lane = self._by_source.get(request.po.source_id or 0, self._default)
@@ -393,8 +435,22 @@ def _log_attempt(log: TextIO, attempt: Attempt) -> None:
     """One line per request: time, PO, tracking, result, attempt, ms. Never the token."""
     request = attempt.request
     log.write(
-        f"{attempt.at.isoformat(timespec='milliseconds')}\t{request.po.label}\t"
-        f"{request.tracking_number}\t{attempt.result}\tattempt={attempt.attempt}\t"
+        f"{attempt.at.isoformat(timespec='milliseconds')}\t{_log_safe(request.po.label)}\t"
+        f"{_log_safe(request.tracking_number)}\t{attempt.result}\tattempt={attempt.attempt}\t"
         f"{attempt.elapsed_ms:.0f}ms\n"
     )
     log.flush()
+
+
+_CONTROL = {ord("\t"): "\\t", ord("\r"): "\\r", ord("\n"): "\\n"}
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _log_safe(value: str) -> str:
+    """One request stays one line, and a spreadsheet opening the log evaluates nothing.
+
+    Tabs and line breaks are escaped; a value starting like a formula gets a leading `'`
+    (OWASP's advice for CSV injection). The API got the exact value; this is only the log.
+    """
+    value = value.translate(_CONTROL)
+    return f"'{value}" if value.startswith(_FORMULA_START) else value

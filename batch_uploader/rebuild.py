@@ -1,0 +1,105 @@
+"""`batch-uploader report RUN_ID`: rebuild a run's results workbook from the journal.
+
+The journal holds every request's outcome the moment it is known; a workbook lost to a crash
+(or deleted) is rebuilt by reading the run's inputs again, exactly as the run did, and
+looking each request up. Statuses are as the journal knows them now.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from batch_uploader.config import Config
+from batch_uploader.errors import ConfigError
+from batch_uploader.journal import Entry, Journal, State, request_key
+from batch_uploader.models import Outcome, RowResult, Status
+from batch_uploader.pipeline import prepare, unique_path
+from batch_uploader.report import RunSummary, write_workbook
+from batch_uploader.sender import UNKNOWN_OUTCOME
+
+
+def rebuild_workbook(journal_path: Path, run_id: str, report_dir: Path | None = None) -> Path:
+    """Write the run's workbook again and return its path; ConfigError if the run is unknown."""
+    if not journal_path.exists():
+        msg = f"journal {journal_path} does not exist; pass the run's --journal"
+        raise ConfigError(msg)
+    journal = Journal(journal_path)
+    try:
+        settings = journal.run_settings(run_id)
+        if settings is None:
+            recent = ", ".join(journal.recent_runs()) or "none"
+            msg = f"run {run_id!r} is not in journal {journal_path} (recent runs: {recent})"
+            raise ConfigError(msg)
+        retry_of = Path(settings["retry_of"]) if settings.get("retry_of") else None
+        config = Config(
+            inputs=tuple(Path(p) for p in settings["inputs"]),
+            sheet=settings.get("sheet"),
+            encoding=settings.get("encoding"),
+            profile=settings.get("profile"),
+            source_id=settings.get("source_id"),
+            allow_duplicate_tracking=bool(settings.get("allow_duplicate_tracking")),
+            retry_of=retry_of,
+            dry_run=True,  # reading only: no token needed
+            journal_path=journal_path,
+        )
+        prepared = prepare(config)
+        results = prepared.results
+        outcomes = []
+        for request in prepared.requests:
+            source = str(request.po.source_id)
+            fingerprint = settings["source_fingerprints"].get(source) or settings.get(
+                "default_fingerprint"
+            )
+            key = request_key(settings["scope"], fingerprint or "", request)
+            entry = journal.get(key)
+            outcome = _outcome(entry, journal.run_of(key) == run_id)
+            outcomes.append(outcome)
+            for ref in request.refs:
+                results[ref] = RowResult(
+                    outcome.status,
+                    outcome.shipment_id,
+                    outcome.error,
+                    prepared.warnings.get(ref, ()),
+                )
+    finally:
+        journal.close()
+    directory = report_dir or Path(settings.get("report_dir") or "reports")
+    started = datetime.strptime(run_id[:15], "%Y%m%d-%H%M%S").astimezone()
+    stem = (retry_of or config.inputs[0]).stem.removesuffix("-results")
+    path = unique_path(directory, f"{stem}-{started:%Y%m%d-%H%M%S}", "-results.xlsx")
+    summary = RunSummary(
+        run_id=run_id,
+        inputs=tuple(t.label for t in prepared.tables),
+        started=started,
+        finished=datetime.now().astimezone(),
+        rows=dict(Counter(r.status for r in results.values())),
+        shipments=dict(Counter(o.status for o in outcomes)),
+        requests_sent=0,
+        rate_limited=0,
+        dry_run=False,
+        notes=("rebuilt from the journal: statuses are as the journal knows them now",),
+    )
+    return write_workbook(path, prepared.tables, results, summary)
+
+
+def _outcome(entry: Entry | None, this_run: bool) -> Outcome:
+    if entry is None:
+        return Outcome(Status.NOT_SENT, error="the run stopped before this was sent")
+    if entry.state is State.CREATED:
+        if this_run:
+            return Outcome(Status.CREATED, shipment_id=entry.shipment_id)
+        return Outcome(
+            Status.SKIPPED,
+            shipment_id=entry.shipment_id,
+            error="already created by an earlier run; not sent again",
+        )
+    if entry.state is State.SENDING:
+        return Outcome(
+            Status.FAILED,
+            error="interrupted while waiting for the reply; run again to finish it",
+        )
+    if entry.state is State.UNKNOWN:
+        return Outcome(Status.FAILED, error=UNKNOWN_OUTCOME)
+    return Outcome(Status.FAILED, error=entry.last_error)
