@@ -14,8 +14,12 @@ from aiolimiter import AsyncLimiter
 
 MAX_RATE_PER_S = 2.0
 # Requests leave a little later than the limiter releases them and arrive with jitter; this
-# margin keeps the gaps the server sees above 1/rate (it costs under 1% of throughput).
+# margin keeps the gaps the server sees above 1/rate (it costs about 1% of throughput).
 SAFETY_MARGIN_S = 0.006
+# Each 429 widens the spacing by this much, up to MAX_EXTRA_SPACING_S: a server (or network)
+# with more jitter than the margin teaches the sender to keep further away from the limit.
+SPACING_STEP_ON_429_S = 0.010
+MAX_EXTRA_SPACING_S = 0.100
 
 
 class Pacer:
@@ -25,7 +29,8 @@ class Pacer:
         if not 0 < rate <= MAX_RATE_PER_S:
             msg = f"rate must be above 0 and at most {MAX_RATE_PER_S} requests per second"
             raise ValueError(msg)
-        self.spacing_s = 1.0 / rate + SAFETY_MARGIN_S
+        self._base_spacing_s = 1.0 / rate + SAFETY_MARGIN_S
+        self.spacing_s = self._base_spacing_s
         self._limiter = AsyncLimiter(1, self.spacing_s)
         self._not_before = 0.0
 
@@ -50,6 +55,16 @@ class Pacer:
                 self.pause(min(wait, self.spacing_s))
 
     def pause(self, seconds: float) -> None:
-        """Hold every request of this token for `seconds` (the server's Retry-After)."""
+        """Hold every request of this token for `seconds` (a Retry-After, or an earlier run)."""
         loop = asyncio.get_running_loop()
         self._not_before = max(self._not_before, loop.time() + seconds)
+
+    def rate_limited(self, retry_after_s: float) -> None:
+        """A 429: wait out Retry-After, and keep a little further from the limit from now on."""
+        self.pause(retry_after_s)
+        widened = min(
+            self.spacing_s + SPACING_STEP_ON_429_S, self._base_spacing_s + MAX_EXTRA_SPACING_S
+        )
+        if widened != self.spacing_s:
+            self.spacing_s = widened
+            self._limiter = AsyncLimiter(1, widened)

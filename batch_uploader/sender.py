@@ -270,7 +270,7 @@ class Sender:
                 rate_limited_since = rate_limited_since or now
                 if now - rate_limited_since < MAX_RATE_LIMITED_S:
                     attempt -= 1  # a 429 was not processed: it is not an attempt
-                    lane.pacer.pause(_retry_after(response))
+                    lane.pacer.rate_limited(_retry_after(response))
                     self._journal.record_outcome(key, State.FAILED, error="rate limited (429)")
                     continue
                 last_error = "the API kept answering 429 Too Many Requests for 15 minutes"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import re
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openpyxl
 import pytest
 from click.testing import CliRunner, Result
@@ -123,3 +128,38 @@ def write_csv(
 def sandbox_env(server: Sandbox) -> dict[str, str]:
     """Point the CLI at a running sandbox with its account token."""
     return {"FLXPOINT_API_TOKEN": server.account_token, "FLXPOINT_BASE_URL": server.url}
+
+
+@dataclass
+class SandboxProcess:
+    """`batch-uploader sandbox` in its own process: no shared GIL, so its clock is honest."""
+
+    url: str
+    process: subprocess.Popen[str]
+
+    def stats(self) -> dict[str, Any]:
+        return dict(httpx.get(f"{self.url}/_sandbox/stats", timeout=10).json())
+
+    def shipments(self) -> list[dict[str, Any]]:
+        return list(httpx.get(f"{self.url}/_sandbox/shipments", timeout=10).json())
+
+
+@contextlib.contextmanager
+def sandbox_process(*args: str) -> Iterator[SandboxProcess]:
+    """Start the sandbox command on a free port; stop it afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batch_uploader", "sandbox", "--port", "0", *args],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        match = re.search(r"(http://\S+)", line)
+        assert match, f"sandbox did not start: {line!r}"
+        yield SandboxProcess(match.group(1), process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -144,8 +144,10 @@ def test_runs_are_recorded_with_inputs_workbook_and_exit_code(tmp_path: Path) ->
     """start_run and finish_run leave a line saying which files, which workbook, which exit."""
     path = tmp_path / "journal.sqlite3"
     journal = Journal(path)
-    journal.start_run("run-1", ["east.csv", "west.xlsx"])
+    journal.start_run("run-1", ["east.csv", "west.xlsx"], {"scope": "https://api"})
     journal.finish_run("run-1", "reports/east-results.xlsx", 1)
+    assert journal.run_settings("run-1") == {"scope": "https://api"}
+    assert journal.run_settings("run-2") is None
     journal.close()
     with sqlite3.connect(path) as db:
         rows = db.execute(
@@ -164,7 +166,9 @@ def test_token_never_appears_in_the_journal_files(tmp_path: Path) -> None:
         key = request_key(BASE_URL, fingerprint, request)
         journal.record_intent(key, request, "run-1")
         journal.record_outcome(key, State.CREATED, shipment_id=number)
-    journal.start_run("run-1", ["east.csv"])
+    journal.start_run(
+        "run-1", ["east.csv"], {"scope": BASE_URL, "default_fingerprint": fingerprint}
+    )
 
     def contents() -> bytes:
         return b"".join(p.read_bytes() for p in sorted(path.parent.iterdir()))
