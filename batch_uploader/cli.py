@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -386,7 +387,11 @@ def _run_command(
     except UploaderError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        _fail("interrupted before sending; nothing was sent", EXIT_INTERRUPTED)
+        _fail(
+            "interrupted; whatever was sent is recorded in the journal: run the same command "
+            "again to finish (nothing is sent twice)",
+            EXIT_INTERRUPTED,
+        )
     except Exception as exc:  # a bug of ours: say so plainly, traceback only when asked
         if verbose:
             traceback.print_exc()
@@ -428,8 +433,14 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM outside the sending phase behaves like Ctrl-C: exit 130, never a half state."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(prog_name="batch-uploader", standalone_mode=True)
     except KeyboardInterrupt:

@@ -381,16 +381,18 @@ def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
     loop = asyncio.get_running_loop()
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
         try:
             loop.add_signal_handler(sig, stop)
-            installed.append(sig)
+            installed.append((sig, previous))
         except (NotImplementedError, RuntimeError, ValueError):
             pass  # Windows or not the main thread: Ctrl-C falls back to KeyboardInterrupt
     try:
         yield
     finally:
-        for sig in installed:
+        for sig, previous in installed:
             loop.remove_signal_handler(sig)
+            signal.signal(sig, previous)  # asyncio leaves SIG_DFL behind; put back the CLI's
 
 
 def _settings(config: Config, scope: str, router: _Router) -> dict[str, Any]:

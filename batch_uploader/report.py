@@ -106,7 +106,11 @@ def _write_summary(workbook: xlsxwriter.Workbook, styles: _Styles, summary: RunS
     ]
     lines += [(f"Rows {status.value}", summary.rows.get(status, 0)) for status in Status]
     lines.append(("Shipments", sum(summary.shipments.values())))
-    lines += [(f"Shipments {s.value}", summary.shipments.get(s, 0)) for s in Status]
+    lines += [
+        (f"Shipments {s.value}", summary.shipments.get(s, 0))
+        for s in Status
+        if s is not Status.INVALID  # an invalid row never becomes a shipment request
+    ]
     lines += [
         ("Requests sent", summary.requests_sent),
         ("Rate limited (429)", summary.rate_limited),
