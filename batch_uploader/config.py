@@ -107,7 +107,7 @@ def load_tokens_file(path: Path) -> dict[int, str]:
     The file names variables, never tokens, so it can be kept with the job's other settings.
     """
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad adds a BOM
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         msg = f"--tokens {path}: cannot be read as TOML ({exc})"
         raise ConfigError(msg) from exc

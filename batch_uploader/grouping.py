@@ -14,6 +14,7 @@ from batch_uploader.models import RowProblem, RowRef, ShipmentFields, ShipmentLi
 from batch_uploader.profiles import FIELD_LABELS
 
 GroupKey = tuple[str, str]
+_MERGED_FIELDS = tuple(f.name for f in fields(ShipmentFields) if f.name != "custom_fields")
 
 
 @dataclass(frozen=True)
@@ -63,28 +64,27 @@ def _merge_shipment(
     members: list[ShipmentLine], row_label: Callable[[RowRef], str]
 ) -> tuple[ShipmentFields, list[str]]:
     """The group's shipment fields (first filled value of each), and any disagreements."""
-    merged = members[0].shipment
+    if len(members) == 1:  # most shipments are one row: nothing to merge or compare
+        return members[0].shipment, []
+    chosen: dict[str, object] = {}
     conflicts: list[str] = []
-    for spec in fields(ShipmentFields):
-        name = spec.name
-        if name == "custom_fields":
-            continue
+    for name in _MERGED_FIELDS:
         filled = [m for m in members if name in m.given]
         if not filled:
             continue
         first_value = getattr(filled[0].shipment, name)
+        chosen[name] = first_value
         for other in filled[1:]:
             value = getattr(other.shipment, name)
             if value != first_value:
-                title = FIELD_LABELS.get(name, "custom fields")
                 conflicts.append(
-                    f"{title}: {_show(first_value)} ({row_label(filled[0].ref)}) vs "
+                    f"{FIELD_LABELS[name]}: {_show(first_value)} ({row_label(filled[0].ref)}) vs "
                     f"{_show(value)} ({row_label(other.ref)})"
                 )
                 break
-        merged = replace(merged, **{name: first_value})
     custom, custom_conflicts = _merge_custom(members, row_label)
-    return replace(merged, custom_fields=custom), conflicts + custom_conflicts
+    merged = replace(members[0].shipment, custom_fields=custom, **chosen)  # type: ignore[arg-type]
+    return merged, conflicts + custom_conflicts
 
 
 def _merge_custom(

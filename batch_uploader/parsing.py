@@ -6,8 +6,10 @@ wrote it; `validate.py` collects those sentences into the row's reason.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import time as time_module
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 
@@ -19,7 +21,7 @@ _EXCEL_WRAPPER = re.compile(r'^="(.*)"$', re.DOTALL)
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 _DECIMAL_INT = re.compile(r"^[+-]?\d+(?:\.0*)?$")
 _US_DATE = re.compile(
-    r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})"
+    r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4}|\d{2})"
     r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[AaPp][Mm])?)?$"
 )
 _MONEY_SYMBOLS = "$€£¥"
@@ -35,6 +37,8 @@ class CellError(ValueError):
 def clean(raw: str) -> str:
     """Strip spaces and Excel's text markers: a leading `'` and a `="…"` wrapper."""
     value = raw.strip()
+    if not value or value[0] not in "'=":
+        return value  # the common case, kept cheap: this runs for every cell
     wrapped = _EXCEL_WRAPPER.match(value)
     if wrapped:
         value = wrapped.group(1).strip()
@@ -118,6 +122,13 @@ def parse_bool(column: str, value: str) -> bool:
 
 
 def parse_datetime(column: str, value: str) -> str:
+    """A ship date/time as RFC 3339 in UTC; see `_parse_datetime`."""
+    # Ship dates repeat across thousands of rows: remember them, per local time zone.
+    return _parse_datetime(column, value, time_module.timezone, time_module.altzone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_datetime(column: str, value: str, _tz: int, _alt_tz: int) -> str:
     """A ship date/time as RFC 3339 in UTC (`2026-11-26T16:15:00Z`).
 
     Accepts ISO 8601 (with or without time and offset), `m/d/yyyy [h:mm[:ss] [AM/PM]]`, and the
@@ -148,6 +159,12 @@ def _parse_iso(value: str) -> datetime | None:
         return None
 
 
+def _full_year(text: str) -> int:
+    """`26` → 2026: a two-digit ship year is this century (Excel's own reading of it)."""
+    year = int(text)
+    return 2000 + year if len(text) == 2 else year
+
+
 def _parse_us(value: str) -> datetime | None:
     match = _US_DATE.match(value)
     if not match:
@@ -162,7 +179,7 @@ def _parse_us(value: str) -> datetime | None:
         hour = 0
     try:
         return datetime(
-            int(match["y"]),
+            _full_year(match["y"]),
             int(match["m"]),
             int(match["d"]),
             hour,

@@ -35,7 +35,13 @@ from batch_uploader.models import (
 from batch_uploader.pacing import Pacer
 from batch_uploader.profiles import bundled_profiles, choose_columns, header_score, resolve_profile
 from batch_uploader.reader import SourceRow, Table, read_table
-from batch_uploader.report import FILE_COLUMN, RESULT_COLUMNS, RunSummary, write_workbook
+from batch_uploader.report import (
+    FILE_COLUMN,
+    RESULT_COLUMNS,
+    RunSummary,
+    input_labels,
+    write_workbook,
+)
 from batch_uploader.sender import (
     CONNECT_TIMEOUT_S,
     DEFAULT_MAX_IN_FLIGHT,
@@ -145,7 +151,7 @@ def run(config: Config, observer: Observer | None = None) -> RunResult:
     shipment_counts = Counter(o.status for o in outcomes)
     summary = RunSummary(
         run_id=run_id,
-        inputs=tuple(t.label for t in tables),
+        inputs=tuple(input_labels(tables)),
         started=started,
         finished=datetime.now().astimezone(),
         rows=dict(row_counts),
@@ -212,7 +218,11 @@ def _load(config: Config) -> list[Table]:
         profiles = [resolve_profile(config.profile)]
     score = header_score(profiles)
     tables = []
+    seen: set[Path] = set()
     for path in config.inputs:
+        if path.resolve() in seen:
+            continue  # `inbox/*.csv inbox/a*.csv`: one file named twice is read once
+        seen.add(path.resolve())
         sheet = "Failed" if config.retry_of is not None else config.sheet
         table = read_table(path, sheet=sheet, encoding=config.encoding, header_score=score)
         if config.retry_of is not None:
@@ -257,7 +267,7 @@ def _validate(
 def _row_label(tables: Sequence[Table], ref: RowRef) -> str:
     if len(tables) == 1:
         return f"row {ref.row_number}"
-    return f"{tables[ref.file_index].label} row {ref.row_number}"
+    return f"{input_labels(tables)[ref.file_index]} row {ref.row_number}"
 
 
 def _report_stem(config: Config) -> str:
@@ -308,7 +318,7 @@ def _send(
         journal = Journal(config.journal_path)
         stack.callback(journal.close)
         router = _Router(token, config.source_tokens, config.rate)
-        journal.start_run(run_id, [t.label for t in tables], _settings(config, scope, router))
+        journal.start_run(run_id, input_labels(tables), _settings(config, scope, router))
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = stack.enter_context(log_path.open("w", encoding="utf-8"))
         return asyncio.run(

@@ -7,6 +7,7 @@ tie is refused rather than guessed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -59,13 +60,18 @@ class Profile:
     path: Path | None = None
 
     def match(self, header: Sequence[str]) -> ColumnMap:
-        """Map each field to the first header column that one of its aliases names."""
+        """Map each field to the header columns its aliases name, in the profile's order.
+
+        A field may have several columns (Amazon's carrier-name and carrier-code): the
+        first alias listed is preferred, and a row whose preferred cell is blank falls
+        back to the next.
+        """
         wanted = {
-            normalize_header(alias): field
+            normalize_header(alias): (field, rank)
             for field, names in self.aliases.items()
-            for alias in reversed(names)  # the first alias wins when two normalise alike
+            for rank, alias in reversed(list(enumerate(names)))  # first alias wins a clash
         }
-        fields: dict[str, int] = {}
+        found: dict[str, list[tuple[int, int]]] = {}
         shipment_custom: list[tuple[str, int]] = []
         item_custom: list[tuple[str, int]] = []
         for index, raw in enumerate(header):
@@ -75,10 +81,14 @@ class Profile:
                 target = item_custom if kind == ITEM_CUSTOM_PREFIX else shipment_custom
                 target.append((custom.group(2), index))
                 continue
-            field = wanted.get(normalize_header(raw))
-            if field is not None and field not in fields:
-                fields[field] = index
-        return ColumnMap(self, tuple(header), fields, tuple(shipment_custom), tuple(item_custom))
+            match = wanted.get(normalize_header(raw))
+            if match is not None:
+                found.setdefault(match[0], []).append((match[1], index))
+        columns = {field: tuple(i for _, i in sorted(hits)) for field, hits in found.items()}
+        fields = {field: indexes[0] for field, indexes in columns.items()}
+        return ColumnMap(
+            self, tuple(header), fields, tuple(shipment_custom), tuple(item_custom), columns
+        )
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,8 @@ class ColumnMap:
     fields: dict[str, int]
     shipment_custom: tuple[tuple[str, int], ...]
     item_custom: tuple[tuple[str, int], ...]
+    # Every column of each field, preferred first (`fields` holds the preferred one).
+    columns: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def recognised(self) -> int:
@@ -117,7 +129,7 @@ class ColumnMap:
 def load_profile(path: Path) -> Profile:
     """Read one profile file; an unknown field or a malformed file is a ConfigError naming it."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad adds a BOM
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         msg = f"profile {path}: cannot be read as TOML: {exc}"
         raise ConfigError(msg) from exc

@@ -16,7 +16,7 @@ from batch_uploader.errors import ConfigError
 from batch_uploader.journal import Entry, Journal, State, request_key
 from batch_uploader.models import Outcome, RowResult, Status
 from batch_uploader.pipeline import prepare, unique_path
-from batch_uploader.report import RunSummary, write_workbook
+from batch_uploader.report import RunSummary, input_labels, write_workbook
 from batch_uploader.sender import UNKNOWN_OUTCOME
 
 
@@ -71,7 +71,7 @@ def rebuild_workbook(journal_path: Path, run_id: str, report_dir: Path | None = 
     path = unique_path(directory, f"{stem}-{started:%Y%m%d-%H%M%S}", "-results.xlsx")
     summary = RunSummary(
         run_id=run_id,
-        inputs=tuple(t.label for t in prepared.tables),
+        inputs=tuple(input_labels(prepared.tables)),
         started=started,
         finished=datetime.now().astimezone(),
         rows=dict(Counter(r.status for r in results.values())),

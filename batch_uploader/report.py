@@ -8,6 +8,7 @@ a temporary name and renamed, so a crash never leaves a half-written file under 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -126,6 +127,19 @@ def _write_summary(workbook: xlsxwriter.Workbook, styles: _Styles, summary: RunS
             sheet.write_string(row, 1, str(value), styles.text)
 
 
+def input_labels(tables: Sequence[Table]) -> list[str]:
+    """How each input is named in the workbook: its file name, or its path when two share one."""
+    names = Counter(t.path.name for t in tables)
+    labels = []
+    for table in tables:
+        if names[table.path.name] == 1:
+            labels.append(table.label)
+        else:
+            sheet = f" [{table.sheet}]" if table.sheet else ""
+            labels.append(f"{table.path}{sheet}")
+    return labels
+
+
 def _union_columns(tables: Sequence[Table]) -> list[str]:
     """The original columns, in order of first appearance across the input files."""
     seen: dict[str, None] = {}
@@ -143,6 +157,7 @@ def _result_rows(
     multi: bool,
 ) -> Iterator[tuple[list[str], int, RowResult]]:
     position = {name: i for i, name in enumerate(columns)}
+    labels = input_labels(tables)
     for file_index, table in enumerate(tables):
         slots = [position[name] for name in table.header]
         same_layout = slots == list(range(len(columns)))
@@ -157,7 +172,7 @@ def _result_rows(
                 for slot, value in zip(slots, row.cells, strict=True):
                     cells[slot] = value
             if multi:
-                cells.append(table.label)
+                cells.append(labels[file_index])
             yield cells, row.row_number, result
 
 

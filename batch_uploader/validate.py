@@ -1,13 +1,14 @@
 """One input row → a `ShipmentLine` ready to send, or a `RowProblem` saying why not.
 
 Every rule of the API page is checked here, before anything is sent, so a bad row costs the
-user a line in the workbook instead of a request and a confusing API error.
+user a line in the workbook instead of a request and a confusing API error. All of a row's
+problems are reported together, not just the first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from batch_uploader.models import (
@@ -32,9 +33,18 @@ from batch_uploader.tracking import tracking_warning
 
 # Values of a void column that mean the label was voided (UPS WorldShip writes `Y`).
 VOID_VALUES = frozenset({"y", "yes", "true", "1", "x", "void", "voided"})
-SHIPMENT_TEXT_FIELDS = ("carrier", "method", "tracking_url", "note")
-T = TypeVar("T")
+SHIPMENT_GIVEN_FIELDS = (
+    "carrier",
+    "method",
+    "tracking_url",
+    "note",
+    "shipped_at",
+    "shipping_cost",
+    "suppressed",
+)
 ITEM_ID_FIELDS = ("purchase_order_item_id", "order_item_id", "inventory_variant_id", "rma_item_id")
+T = TypeVar("T")
+Values = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -44,66 +54,61 @@ class RowValidator:
     columns: ColumnMap
     file_index: int
     default_source_id: int | None = None
+    _labels: dict[str, str] = field(init=False, repr=False)
+    _columns: tuple[tuple[str, tuple[int, ...]], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        labels = {name: FIELD_LABELS[name] for name in FIELD_LABELS}
+        for name, index in self.columns.fields.items():
+            labels[name] = self.columns.header[index]  # the user's own header name
+        object.__setattr__(self, "_labels", labels)
+        columns = self.columns.columns or {n: (i,) for n, i in self.columns.fields.items()}
+        object.__setattr__(self, "_columns", tuple(columns.items()))
 
     def __call__(self, row_number: int, cells: tuple[str, ...]) -> ShipmentLine | RowProblem:
-        """Check one row; all of its problems are reported together, not just the first."""
+        """Check one row."""
         ref = RowRef(self.file_index, row_number)
-        problems: list[str] = []
-        fields = self.columns.fields
-
-        def text(field: str) -> str:
-            index = fields.get(field)
-            return clean(cells[index]) if index is not None else ""
-
-        def label(field: str) -> str:
-            index = fields.get(field)
-            return self._header(index) if index is not None else FIELD_LABELS[field]
-
-        def typed(field: str, parse: Callable[[str, str], T]) -> T | None:
-            value = text(field)
-            if not value:
-                return None
-            try:
-                return parse(label(field), value)
-            except CellError as exc:
-                problems.append(str(exc))
-                return None
-
-        if text("void").casefold() in VOID_VALUES:
+        values: Values = {}
+        for name, indexes in self._columns:
+            for index in indexes:  # the preferred column, else the next one filled in
+                if value := clean(cells[index]):
+                    values[name] = value
+                    break
+        get = values.get
+        if get("void", "").casefold() in VOID_VALUES:
             return RowProblem(ref, "voided label: this package was voided, so it is not sent")
+        problems: list[str] = []
+        label = self._labels
 
-        tracking = text("tracking_number")
+        tracking = get("tracking_number", "")
         if not tracking:
-            problems.append(f"{label('tracking_number')} is empty")
-        else:
-            damage = excel_damage(label("tracking_number"), tracking)
-            if damage:
-                problems.append(damage)
-
-        po = self._po_identity(text, label, typed, problems)
-        quantity = typed("quantity", parse_int)
-        if quantity is None and not text("quantity"):
-            problems.append(f"{label('quantity')} is empty")
-        ids = {field: typed(field, parse_int) for field in ITEM_ID_FIELDS}
-        sku = text("sku") or None
-        if sku is not None and (damage := excel_damage(label("sku"), sku)):
+            problems.append(f"{label['tracking_number']} is empty")
+        elif damage := excel_damage(label["tracking_number"], tracking):
+            problems.append(damage)
+        po = self._po_identity(values, problems)
+        quantity = self._typed(values, "quantity", parse_int, problems)
+        if "quantity" not in values:
+            problems.append(f"{label['quantity']} is empty")
+        ids = {name: self._typed(values, name, parse_int, problems) for name in ITEM_ID_FIELDS}
+        sku = get("sku")
+        if sku is not None and (damage := excel_damage(label["sku"], sku)):
             problems.append(damage)
         # The API takes sku, purchaseOrderItemId or orderItemId as the item's identity;
         # an inventory variant ID alone is not enough.
-        if not sku and not any(text(f) for f in ("purchase_order_item_id", "order_item_id")):
+        if not sku and "purchase_order_item_id" not in values and "order_item_id" not in values:
             problems.append(
-                f"no item identifier: fill in {label('sku')}, {label('purchase_order_item_id')} "
-                f"or {label('order_item_id')}"
+                f"no item identifier: fill in {label['sku']}, {label['purchase_order_item_id']} "
+                f"or {label['order_item_id']}"
             )
         shipment = ShipmentFields(
-            carrier=text("carrier") or None,
-            method=text("method") or None,
-            shipped_at=typed("shipped_at", parse_datetime),
-            shipping_cost=typed("shipping_cost", parse_money),
-            tracking_url=text("tracking_url") or None,
-            note=text("note") or None,
-            suppressed=typed("suppressed", parse_bool),
-            custom_fields=self._custom(self.columns.shipment_custom, cells),
+            carrier=get("carrier"),
+            method=get("method"),
+            shipped_at=self._typed(values, "shipped_at", parse_datetime, problems),
+            shipping_cost=self._typed(values, "shipping_cost", parse_money, problems),
+            tracking_url=get("tracking_url"),
+            note=get("note"),
+            suppressed=self._typed(values, "suppressed", parse_bool, problems),
+            custom_fields=_custom(self.columns.shipment_custom, cells),
         )
         warning = tracking_warning(tracking, shipment.carrier) if tracking else None
         warnings = (warning,) if warning else ()
@@ -116,53 +121,55 @@ class RowValidator:
             order_item_id=ids["order_item_id"],
             inventory_variant_id=ids["inventory_variant_id"],
             rma_item_id=ids["rma_item_id"],
-            custom_fields=self._custom(self.columns.item_custom, cells),
+            custom_fields=_custom(self.columns.item_custom, cells),
         )
-        given = frozenset(
-            f
-            for f in (*SHIPMENT_TEXT_FIELDS, "shipped_at", "shipping_cost", "suppressed")
-            if text(f)
-        ) | (frozenset({"custom_fields"}) if shipment.custom_fields else frozenset())
+        given = frozenset(name for name in SHIPMENT_GIVEN_FIELDS if name in values)
+        if shipment.custom_fields:
+            given |= {"custom_fields"}
         return ShipmentLine(ref, po, tracking, shipment, item, given, warnings)
 
-    def _po_identity(
-        self,
-        text: Callable[[str], str],
-        label: Callable[[str], str],
-        typed: Callable[[str, Callable[[str, str], int]], int | None],
-        problems: list[str],
-    ) -> PoIdentity | None:
-        """PO number + source (from the row or --source-id), or a fulfillment request ID."""
-        fr_id = typed("fulfillment_request_id", parse_int)
-        if fr_id is not None:
-            return PoIdentity(fulfillment_request_id=fr_id)
-        if text("fulfillment_request_id"):
-            return None  # its parse problem is already recorded
-        po_number = text("po_number")
-        damage = excel_damage(label("po_number"), po_number) if po_number else None
-        if damage:
-            problems.append(damage)
+    def _typed(
+        self, values: Values, name: str, parse: Callable[[str, str], T], problems: list[str]
+    ) -> T | None:
+        """Parse one filled cell; a bad value adds its reason and yields None."""
+        value = values.get(name)
+        if value is None:
             return None
+        try:
+            return parse(self._labels[name], value)
+        except CellError as exc:
+            problems.append(str(exc))
+            return None
+
+    def _po_identity(self, values: Values, problems: list[str]) -> PoIdentity | None:
+        """PO number + source (from the row or --source-id), or a fulfillment request ID."""
+        label = self._labels
+        if "fulfillment_request_id" in values:
+            fr_id = self._typed(values, "fulfillment_request_id", parse_int, problems)
+            return PoIdentity(fulfillment_request_id=fr_id) if fr_id is not None else None
+        po_number = values.get("po_number")
         if not po_number:
             problems.append(
-                f"no purchase order: fill in {label('po_number')} "
-                f"or {label('fulfillment_request_id')}"
+                f"no purchase order: fill in {label['po_number']} "
+                f"or {label['fulfillment_request_id']}"
             )
             return None
-        source_id = typed("source_id", parse_int)
-        if source_id is None and text("source_id"):
+        if damage := excel_damage(label["po_number"], po_number):
+            problems.append(damage)
             return None
-        if source_id is None:
+        if "source_id" in values:
+            source_id = self._typed(values, "source_id", parse_int, problems)
+            if source_id is None:
+                return None
+        else:
             source_id = self.default_source_id
         return PoIdentity(po_number=po_number, source_id=source_id)
 
-    def _header(self, index: int) -> str:
-        """The column as the user's file names it, so the reason points at their header."""
-        return self.columns.header[index]
 
-    @staticmethod
-    def _custom(
-        spec: tuple[tuple[str, int], ...], cells: tuple[str, ...]
-    ) -> tuple[tuple[str, str], ...]:
-        """Custom fields with a value; empty ones are left out, as the API would ignore them."""
-        return tuple((name, value) for name, index in spec if (value := clean(cells[index])))
+def _custom(
+    spec: tuple[tuple[str, int], ...], cells: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """Custom fields with a value; empty ones are left out, as the API would ignore them."""
+    if not spec:
+        return ()
+    return tuple((name, value) for name, index in spec if (value := clean(cells[index])))

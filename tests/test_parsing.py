@@ -278,7 +278,6 @@ def test_parse_datetime_reads_naive_times_as_local_time(
     [
         "soon",
         "26/11/2026",  # day first: there is no month 26
-        "11/26/26",  # two-digit year is ambiguous
         "11/26/2026 13:15 PM",
         "11/26/2026 0:15 AM",
         "2/30/2026",
@@ -299,3 +298,8 @@ def test_parse_datetime_refuses_dates_outside_the_calendar_in_utc(value: str) ->
     with pytest.raises(CellError) as caught:
         parse_datetime("Shipped At", value)
     assert str(caught.value) == NOT_A_DATE.format(value=value)
+
+
+def test_parse_datetime_reads_a_two_digit_year_as_this_century() -> None:
+    """`11/26/26` (a hand-made sheet's short date) is 2026, as Excel reads it."""
+    assert parse_datetime("Ship Date", "11/26/26 4:15 PM").startswith("2026-11-2")
