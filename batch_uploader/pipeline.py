@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 import signal
 from collections import Counter
@@ -454,7 +455,8 @@ def _log_attempt(log: TextIO, attempt: Attempt) -> None:
     log.flush()
 
 
-_CONTROL = {ord("\t"): "\\t", ord("\r"): "\\r", ord("\n"): "\\n"}
+# Every character that can end or split a line (str.splitlines' set) or hide in a terminal.
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 _FORMULA_START = ("=", "+", "-", "@")
 
 
@@ -464,5 +466,5 @@ def _log_safe(value: str) -> str:
     Tabs and line breaks are escaped; a value starting like a formula gets a leading `'`
     (OWASP's advice for CSV injection). The API got the exact value; this is only the log.
     """
-    value = value.translate(_CONTROL)
+    value = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
     return f"'{value}" if value.startswith(_FORMULA_START) else value
