@@ -26,7 +26,7 @@ from batch_uploader.config import (
     default_journal_path,
     load_tokens_file,
 )
-from batch_uploader.errors import UploaderError
+from batch_uploader.errors import NothingToDo, UploaderError
 from batch_uploader.paths import templates_dir
 from batch_uploader.pipeline import RunResult, run
 from batch_uploader.profiles import FIELD_LABELS, bundled_profiles
@@ -384,6 +384,9 @@ def _run_command(
         )
         observer = make_observer(quiet=quiet or json_output)
         result = run(config, observer)
+    except NothingToDo as exc:
+        click.echo(json.dumps({"exit_code": 0, "message": str(exc)}) if json_output else str(exc))
+        sys.exit(0)
     except UploaderError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:

@@ -17,6 +17,10 @@ class InputError(UploaderError):
     """An input file cannot be used at all: unreadable, empty, wrong shape (exit 2)."""
 
 
+class NoRowsError(InputError):
+    """A file has a header but no data rows (for `retry`: nothing left to do)."""
+
+
 class ConfigError(UploaderError):
     """Bad options or environment: nothing was attempted (exit 2)."""
 
@@ -29,3 +33,9 @@ class AuthError(UploaderError):
 
 class ReportError(UploaderError):
     """The results workbook could not be written; the journal still has every outcome."""
+
+
+class NothingToDo(UploaderError):
+    """Not a failure: e.g. `retry` of a workbook whose Failed sheet is empty (exit 0)."""
+
+    exit_code = 0

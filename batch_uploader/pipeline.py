@@ -21,7 +21,7 @@ from typing import Any, TextIO
 import httpx
 
 from batch_uploader.config import Config
-from batch_uploader.errors import ReportError
+from batch_uploader.errors import NoRowsError, NothingToDo, ReportError
 from batch_uploader.grouping import group_lines
 from batch_uploader.journal import Journal, token_fingerprint
 from batch_uploader.models import (
@@ -225,7 +225,13 @@ def _load(config: Config) -> list[Table]:
             continue  # `inbox/*.csv inbox/a*.csv`: one file named twice is read once
         seen.add(path.resolve())
         sheet = "Failed" if config.retry_of is not None else config.sheet
-        table = read_table(path, sheet=sheet, encoding=config.encoding, header_score=score)
+        try:
+            table = read_table(path, sheet=sheet, encoding=config.encoding, header_score=score)
+        except NoRowsError as exc:
+            if config.retry_of is None:
+                raise
+            msg = f"nothing to retry: the Failed sheet of {path.name} has no rows"
+            raise NothingToDo(msg) from exc
         if config.retry_of is not None:
             table = _strip_result_columns(table)
         tables.append(table)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from batch_uploader import excelfile, textfile
-from batch_uploader.errors import InputError
+from batch_uploader.errors import InputError, NoRowsError
 
 HeaderScore = Callable[[Sequence[str]], float]
 """How much a row looks like our header (0 = not at all); given by the caller."""
@@ -206,7 +206,7 @@ def _assemble(
             f"{label}: the {noun} has a header (row {header_row}) but no rows below it: add "
             "the shipments under the header row and save again."
         )
-        raise InputError(msg)
+        raise NoRowsError(msg)
     if widened:
         # A later row was wider than earlier ones: pad those so every row has `width` cells.
         pad = ("",) * width

@@ -209,3 +209,18 @@ def test_token_is_nowhere_in_journal_log_or_workbook(
         if path.is_file():
             assert token not in path.read_bytes(), path
     assert sandbox.account_token not in run.stdout + run.stderr
+
+
+def test_retry_of_a_workbook_with_nothing_failed_is_a_clean_no_op(
+    sandbox: Sandbox, cli_run
+) -> None:
+    """`retry` when every row was created: says so, exit 0, nothing sent."""
+    from tests.conftest import EXAMPLE
+
+    first = cli_run("upload", str(EXAMPLE), env=sandbox_env(sandbox))
+    assert first.code == 0
+    requests = sandbox.stats().requests
+    again = cli_run("retry", str(first.workbook().path), env=sandbox_env(sandbox))
+    assert again.code == 0
+    assert "nothing to retry" in again.stdout
+    assert sandbox.stats().requests == requests
