@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,6 +13,7 @@ from platformdirs import user_data_path
 from batch_uploader.errors import ConfigError
 from batch_uploader.pacing import MAX_RATE_PER_S
 from batch_uploader.sender import DEFAULT_MAX_ATTEMPTS
+from batch_uploader.tomlfile import read_toml
 
 DEFAULT_BASE_URL = "https://api.flxpoint.com"
 TOKEN_ENV = "FLXPOINT_API_TOKEN"  # noqa: S105 -- the variable's name, not a secret
@@ -106,11 +106,7 @@ def load_tokens_file(path: Path) -> dict[int, str]:
 
     The file names variables, never tokens, so it can be kept with the job's other settings.
     """
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad adds a BOM
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        msg = f"--tokens {path}: cannot be read as TOML ({exc})"
-        raise ConfigError(msg) from exc
+    data = read_toml(path, f"--tokens {path}")
     table = data.get("tokens")
     if not isinstance(table, dict) or not table:
         msg = f'--tokens {path}: needs a [tokens] table, e.g. "101" = "FLXPOINT_TOKEN_101"'

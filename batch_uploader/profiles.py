@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from batch_uploader.errors import ConfigError, InputError
 from batch_uploader.paths import templates_dir
+from batch_uploader.tomlfile import read_toml
 
 # The fields a profile may map, with the name a clerk sees in messages.
 FIELD_LABELS: dict[str, str] = {
@@ -128,11 +128,7 @@ class ColumnMap:
 
 def load_profile(path: Path) -> Profile:
     """Read one profile file; an unknown field or a malformed file is a ConfigError naming it."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad adds a BOM
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        msg = f"profile {path}: cannot be read as TOML: {exc}"
-        raise ConfigError(msg) from exc
+    data = read_toml(path, f"profile {path}")
     columns = data.get("columns")
     if not isinstance(columns, dict) or not columns:
         msg = f"profile {path}: needs a [columns] table mapping fields to header names"
