@@ -426,7 +426,8 @@ def _print_result(result: RunResult, *, json_output: bool) -> None:
         return
     counts = ", ".join(f"{n} {s.value}" for s, n in sorted(summary.rows.items()) if n)
     click.echo(
-        f"{summary.total_rows} rows: {counts or 'none'}; {summary.requests_sent} requests sent"
+        f"{summary.total_rows} rows: {counts or 'none'}; {summary.requests_sent} requests sent "
+        f"(run {summary.run_id})"
     )
     click.echo(f"results workbook: {result.workbook}")
 
