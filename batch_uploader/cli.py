@@ -365,7 +365,7 @@ def _run_command(
     try:
         config = Config(
             inputs=paths,
-            token=token,
+            token=token or None,
             base_url=base_url,
             source_id=source_id,
             profile=profile,
@@ -433,7 +433,9 @@ def _print_result(result: RunResult, *, json_output: bool) -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"batch-uploader: error: {message}", err=True)
+    """One line on stderr, even when a header cell or a file name holds a line break."""
+    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
+    click.echo(f"batch-uploader: error: {one_line}", err=True)
     sys.exit(code)
 
 

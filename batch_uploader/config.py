@@ -70,12 +70,28 @@ class Config:
             raise ConfigError(msg)
         if not self.sandbox:
             check_base_url(self.base_url)
+        if self.token is not None:
+            check_token(self.token, f"--token / {TOKEN_ENV}")
         if not (self.sandbox or self.dry_run or self.token or self.source_tokens):
             msg = (
                 f"no API token: set the {TOKEN_ENV} environment variable (recommended) or pass "
                 f"--token; or try --sandbox or --dry-run"
             )
             raise ConfigError(msg)
+
+
+def check_token(token: str, where: str) -> None:
+    """Refuse a token that cannot be a header value, without ever echoing it.
+
+    A pasted no-break space or a trailing newline from `$(cat token-file)` would otherwise
+    fail deep in the HTTP stack, whose messages and debug logs quote the header in full.
+    """
+    if not token or any(not "\x21" <= ch <= "\x7e" for ch in token):
+        msg = (
+            f"the API token in {where} contains spaces, line breaks or characters outside "
+            f"plain ASCII (often from copy-paste); set it again exactly as Flxpoint shows it"
+        )
+        raise ConfigError(msg)
 
 
 def check_base_url(url: str) -> None:
@@ -126,5 +142,6 @@ def load_tokens_file(path: Path) -> dict[int, str]:
                 f"is not set"
             )
             raise ConfigError(msg)
+        check_token(token, f"environment variable {variable} (source {source})")
         tokens[int(source)] = token
     return tokens

@@ -18,8 +18,8 @@ MAX_RATE_PER_S = 2.0
 SAFETY_MARGIN_S = 0.006
 # Each 429 widens the spacing by this much, up to MAX_EXTRA_SPACING_S: a server (or network)
 # with more jitter than the margin teaches the sender to keep further away from the limit.
-SPACING_STEP_ON_429_S = 0.010
-MAX_EXTRA_SPACING_S = 0.100
+SPACING_STEP_ON_429_S = 0.002
+MAX_EXTRA_SPACING_S = 0.020
 
 
 class Pacer:
@@ -35,17 +35,25 @@ class Pacer:
         self._not_before = 0.0
 
     async def wait_turn(self) -> None:
-        """Return when the next request of this token may leave."""
+        """Return when the next request of this token may leave.
+
+        The limiter hands out slots one spacing apart; a slot's holder then also waits for
+        `_not_before` (a full spacing after the previous request really left, or the end of
+        a 429's Retry-After). The caller must call `sent()` without awaiting in between, so
+        no two holders can leave together.
+        """
         loop = asyncio.get_running_loop()
-        while True:
-            delay = self._not_before - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-                continue
-            await self._limiter.acquire()
-            if self._not_before <= loop.time():
-                return
-            # A 429 arrived while we waited for the limiter: honour it before sending.
+        await self._limiter.acquire()
+        while (delay := self._not_before - loop.time()) > 0:
+            await asyncio.sleep(delay)
+
+    def sent(self) -> None:
+        """The request is leaving now: the next one waits a full spacing from this moment.
+
+        Work between the limiter's slot and the wire (the journal's fsync) varies; counting
+        from the real send keeps that variation out of the gaps the server measures.
+        """
+        self.pause(self.spacing_s)
 
     def continue_after(self, last_sent_unix: float | None) -> None:
         """Keep the spacing from a request an earlier run sent (Unix time) with this token."""

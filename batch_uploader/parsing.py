@@ -53,6 +53,8 @@ def excel_damage(column: str, value: str) -> str | None:
     Scientific notation (`9.4055E+21`) and long digit strings whose digits past the 15th are
     zeros are what Excel leaves after it has stored an identifier as a number.
     """
+    if len(value) <= EXCEL_SIGNIFICANT_DIGITS + 1 and "E" not in value and "e" not in value:
+        return None  # the common case, decided without a regex: this runs for every row
     if _SCIENTIFIC.match(value):
         return (
             f'{column} "{value}" was turned into scientific notation by Excel; the real '
@@ -69,6 +71,10 @@ def excel_damage(column: str, value: str) -> str | None:
 
 def parse_int(column: str, value: str, *, minimum: int = 1) -> int:
     """A whole number ID or quantity: `12`, `12.0` fine; `1.5`, `two`, `0` refused."""
+    if value.isascii() and value.isdigit() and len(value) <= EXCEL_SIGNIFICANT_DIGITS:
+        number = int(value)  # the common case: plain digits
+        if number >= minimum:
+            return number
     damage = excel_damage(column, value)
     if damage:
         raise CellError(damage)
@@ -85,6 +91,7 @@ def parse_int(column: str, value: str, *, minimum: int = 1) -> int:
     return number
 
 
+@functools.lru_cache(maxsize=4096)  # costs repeat across rows; a refusal is not cached
 def parse_money(column: str, value: str) -> float:
     """A cost: `12.40`, `$1,204.50`, `7` → a JSON number; negative or non-numeric refused.
 

@@ -26,6 +26,8 @@ from batch_uploader.errors import InputError, NoRowsError
 HeaderScore = Callable[[Sequence[str]], float]
 """How much a row looks like our header (0 = not at all); given by the caller."""
 
+EXCEL_CELL_CHARS = 32_767
+"""The longest text an Excel cell holds; the results workbook must show every cell whole."""
 HEADER_SCAN_ROWS = 20
 """Non-blank rows at the top searched for the header row."""
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm"})
@@ -200,6 +202,8 @@ def _assemble(
             cells = cells[:width]
         if count < width:
             cells = cells + [""] * (width - count)
+        if sum(map(len, cells)) > EXCEL_CELL_CHARS:  # cheap test first: this runs per row
+            _refuse_long_cell(label, row_number, cells, header_cells)
         rows.append(SourceRow(row_number, tuple(cells)))
     if not rows:
         msg = (
@@ -216,6 +220,20 @@ def _assemble(
         ]
     header = _header_names(header_cells, width, first_column)
     return header_row, header, tuple(rows)
+
+
+def _refuse_long_cell(
+    label: str, row_number: int, cells: Sequence[str], header: Sequence[str]
+) -> None:
+    """A cell longer than Excel holds would be cut in the workbook and in `retry`: refuse it."""
+    for index, cell in enumerate(cells):
+        if len(cell) > EXCEL_CELL_CHARS:
+            column = _clean(header[index]) if index < len(header) else f"column {index + 1}"
+            msg = (
+                f"{label}: row {row_number}, column {column!r} holds {len(cell):,} characters, "
+                f"more than the {EXCEL_CELL_CHARS:,} an Excel cell can: shorten it and save again."
+            )
+            raise InputError(msg)
 
 
 def _header_index(candidates: list[list[str]], header_score: HeaderScore | None) -> int:

@@ -234,6 +234,7 @@ class Sender:
                 if self.stopping.is_set():
                     raise _Stop
                 self._journal.record_intent(key, request, self._run_id, lane.fingerprint)
+                lane.pacer.sent()
                 started = time.monotonic()
                 self._count_sent(started)
                 sent = True

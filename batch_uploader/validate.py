@@ -89,7 +89,11 @@ class RowValidator:
         quantity = self._typed(values, "quantity", parse_int, problems)
         if "quantity" not in values:
             problems.append(f"{label['quantity']} is empty")
-        ids = {name: self._typed(values, name, parse_int, problems) for name in ITEM_ID_FIELDS}
+        ids = {
+            name: self._typed(values, name, parse_int, problems)
+            for name in ITEM_ID_FIELDS
+            if name in values
+        }
         sku = get("sku")
         if sku is not None and (damage := excel_damage(label["sku"], sku)):
             problems.append(damage)
@@ -117,10 +121,10 @@ class RowValidator:
         item = ItemFields(
             quantity=quantity,
             sku=sku,
-            purchase_order_item_id=ids["purchase_order_item_id"],
-            order_item_id=ids["order_item_id"],
-            inventory_variant_id=ids["inventory_variant_id"],
-            rma_item_id=ids["rma_item_id"],
+            purchase_order_item_id=ids.get("purchase_order_item_id"),
+            order_item_id=ids.get("order_item_id"),
+            inventory_variant_id=ids.get("inventory_variant_id"),
+            rma_item_id=ids.get("rma_item_id"),
             custom_fields=_custom(self.columns.item_custom, cells),
         )
         given = frozenset(name for name in SHIPMENT_GIVEN_FIELDS if name in values)
