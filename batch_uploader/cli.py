@@ -400,6 +400,8 @@ def _run_command(
             traceback.print_exc()
         _fail(f"internal error ({type(exc).__name__}: {exc}); run again with --verbose", 2)
     _print_result(result, json_output=json_output)
+    if result.message:
+        click.echo(f"batch-uploader: error: {result.message}", err=True)
     sys.exit(result.exit_code)
 
 

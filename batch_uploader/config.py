@@ -70,7 +70,7 @@ class Config:
             raise ConfigError(msg)
         if not self.sandbox:
             check_base_url(self.base_url)
-        if self.token is not None:
+        if self.token:
             check_token(self.token, f"--token / {TOKEN_ENV}")
         if not (self.sandbox or self.dry_run or self.token or self.source_tokens):
             msg = (

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,6 +42,16 @@ XML_PROLOG_MAX_BYTES = 64 * 1024
 """Longest XML prolog accepted; a root element must start before this."""
 CFB_SCAN_CHUNK_BYTES = 1024 * 1024
 MAX_COLUMNS = 1000
+SHEET_SCAN_CHUNK_BYTES = 1024 * 1024
+# A sheet's bounding box may be at most this many times the cells it really holds (above a
+# floor that every honest sheet of up to ~5M cells stays under whatever its shape).
+MAX_EMPTY_AREA_FACTOR = 10
+MIN_AREA_CHECKED = 5_000_000
+_WORKSHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
+_WIDE_CELL_COLUMN = re.compile(rb'<c [^>]*?\br="([A-Z]{2,3})[0-9]')
+_ROW_REF = re.compile(rb'<row [^>]*?\br="([0-9]{1,7})"')
+_FORMULA = re.compile(rb"<f[\s>/]")
+_FULL_CALC_ON_LOAD = re.compile(rb'fullCalcOnLoad="(?:1|true)"')
 """Most columns a worksheet's used range may span."""
 EXCEL_SCIENTIFIC_FROM = 1e15
 """Excel keeps 15 significant digits; General format shows numbers this large as 9.4055E+21."""
@@ -110,6 +121,10 @@ def _check_archive(path: Path) -> None:
             for info in infos:
                 if info.filename.lower().endswith((".xml", ".rels", ".vml")):
                     _check_xml_part(path, archive, info)
+            full_calc = _reads_true(archive, "xl/workbook.xml", _FULL_CALC_ON_LOAD)
+            for info in infos:
+                if _WORKSHEET_PART.match(info.filename):
+                    _check_sheet_part(path, archive, info, full_calc)
     except InputError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
@@ -180,6 +195,76 @@ def _check_xml_part(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo)
         "it again, or export the sheet as CSV."
     )
     raise InputError(msg)
+
+
+def _reads_true(archive: zipfile.ZipFile, name: str, pattern: re.Pattern[bytes]) -> bool:
+    """Whether a (small) part contains the pattern; False when the part is missing."""
+    try:
+        with archive.open(name) as part:
+            return pattern.search(part.read(XML_PROLOG_MAX_BYTES)) is not None
+    except KeyError:
+        return False
+
+
+def _check_sheet_part(
+    path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, full_calc: bool
+) -> None:
+    """Refuse, before calamine allocates anything, what would blow up or lie.
+
+    calamine builds a sheet's whole bounding box: one stray cell at ZZ1048576 in a 5 KB file
+    asks for gigabytes (and a Rust abort). And a workbook written by a program with
+    "calculate on load" holds formulas whose cached values (often 0) were never computed:
+    reading them would send 0 as a tracking number.
+    """
+    cells = 0
+    first_row = last_row = 0
+    letters: set[bytes] = set()
+    formulas = False
+    tail = b""
+    with archive.open(info) as part:
+        while chunk := part.read(SHEET_SCAN_CHUNK_BYTES):
+            data = tail + chunk
+            cut = data.rfind(b"<")
+            data, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
+            # Work done in C per chunk: counting, a set of column letters, and the first
+            # and last row number (OOXML keeps rows in ascending order).
+            cells += data.count(b"<c ")
+            if b"<c " in data:
+                letters.add(b"Z")  # single-letter columns: count them as Z, the widest
+            letters.update(_WIDE_CELL_COLUMN.findall(data))  # AA and beyond: rare, so cheap
+            if not first_row and (found := _ROW_REF.search(data)):
+                first_row = int(found.group(1))
+            last = data.rfind(b"<row ")
+            if last >= 0 and (found := _ROW_REF.match(data, last)):
+                last_row = int(found.group(1))
+            if full_calc and not formulas and _FORMULA.search(data):
+                formulas = True
+    sheet = f"{path.name} ({info.filename})"
+    if formulas:
+        msg = (
+            f"{sheet}: the workbook holds formulas that were never calculated (it was written "
+            "by a program, not saved by Excel), so their values cannot be trusted: open it in "
+            "Excel and save it, or paste the columns as values."
+        )
+        raise InputError(msg)
+    if not cells or not letters or not first_row:
+        return
+    width = max(_column_number(letter) for letter in letters)  # as if it started at A
+    area = (last_row - first_row + 1) * width
+    if width > MAX_COLUMNS or area > max(MAX_EMPTY_AREA_FACTOR * cells, MIN_AREA_CHECKED):
+        msg = (
+            f"{sheet}: the sheet's used area reaches row {last_row:,} and about column {width:,} "
+            f"but holds only {cells:,} cells: delete the stray cells far below or to the right "
+            "(Ctrl+End shows the last one) and save again."
+        )
+        raise InputError(msg)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def _ascii_view(head: bytes) -> str:

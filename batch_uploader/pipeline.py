@@ -21,7 +21,7 @@ from typing import Any, TextIO
 import httpx
 
 from batch_uploader.config import Config
-from batch_uploader.errors import NoRowsError, NothingToDo, ReportError
+from batch_uploader.errors import InputError, NoRowsError, NothingToDo, ReportError
 from batch_uploader.grouping import group_lines
 from batch_uploader.journal import Journal, token_fingerprint
 from batch_uploader.models import (
@@ -37,6 +37,7 @@ from batch_uploader.pacing import Pacer
 from batch_uploader.profiles import bundled_profiles, choose_columns, header_score, resolve_profile
 from batch_uploader.reader import SourceRow, Table, read_table
 from batch_uploader.report import (
+    EXCEL_MAX_ROWS,
     FILE_COLUMN,
     RESULT_COLUMNS,
     RunSummary,
@@ -54,7 +55,7 @@ from batch_uploader.sender import (
 )
 from batch_uploader.validate import RowValidator
 
-EXIT_OK, EXIT_ROWS_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_AUTH, EXIT_INTERRUPTED = 0, 1, 3, 130
 USER_AGENT = "batch-uploader/0.1 (+https://github.com/batch-uploader)"
 
 
@@ -84,6 +85,7 @@ class RunResult:
     summary: RunSummary
     interrupted: bool
     seconds_sending: float
+    message: str | None = None  # why the run stopped early (a 401), for stderr
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,14 @@ class Prepared:
 def prepare(config: Config) -> Prepared:
     """Read → map → validate → group; nothing is sent (the dry run and the benchmark use it)."""
     tables = _load(config)
+    total = sum(len(t.rows) for t in tables)
+    if total > EXCEL_MAX_ROWS - 1:
+        msg = (
+            f"{', '.join(input_labels(tables))}: {total:,} rows, more than one results sheet "
+            f"holds ({EXCEL_MAX_ROWS - 1:,}); split the file and upload the parts "
+            f"one after another"
+        )
+        raise InputError(msg)
     results, lines, warnings = _validate(config, tables)
     grouped = group_lines(
         lines,
@@ -174,10 +184,14 @@ def run(config: Config, observer: Observer | None = None) -> RunResult:
     code = _exit_code(config, sent, row_counts)
     if not config.dry_run:
         _record_finish(config, run_id, workbook_path, code)
-    return RunResult(code, workbook_path, log_path, summary, sent.interrupted, sent.seconds)
+    return RunResult(
+        code, workbook_path, log_path, summary, sent.interrupted, sent.seconds, sent.auth_error
+    )
 
 
 def _exit_code(config: Config, sent: _SendReport, rows: Counter[Status]) -> int:
+    if sent.auth_error is not None:
+        return EXIT_AUTH
     if sent.interrupted:
         return EXIT_INTERRUPTED
     if rows[Status.INVALID] or rows[Status.FAILED]:
@@ -302,6 +316,7 @@ class _SendReport:
     interrupted: bool = False
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
+    auth_error: str | None = None
 
 
 def _send(
@@ -384,11 +399,14 @@ async def _send_async(
             report.seconds = loop.time() - began
         report.requests = sender.stats.requests
         report.rate_limited = sender.stats.rate_limited
-        report.interrupted = sender.stopping.is_set()
+        report.auth_error = sender.auth_error
+        report.interrupted = sender.stopping.is_set() and sender.auth_error is None
         if report.interrupted:
             report.notes = (
                 "interrupted: rows not sent are marked 'not sent'; run again to finish",
             )
+        elif report.auth_error:
+            report.notes = (f"stopped: {report.auth_error}",)
     return report
 
 
@@ -435,7 +453,9 @@ class _Router:
     def __init__(self, default: str | None, by_source: dict[int, str], rate: float) -> None:
         self._default = Lane(default, token_fingerprint(default), Pacer(rate)) if default else None
         self._by_source = {
-            source: Lane(token, token_fingerprint(token), Pacer(rate))
+            source: Lane(
+                token, token_fingerprint(token), Pacer(rate), f"source {source} (--tokens)"
+            )
             for source, token in by_source.items()
         }
         self.lanes = [*self._by_source.values(), *([self._default] if self._default else [])]

@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 
-from batch_uploader.errors import AuthError
 from batch_uploader.journal import Journal, State, request_key
 from batch_uploader.models import Outcome, ShipmentRequest, Status
 from batch_uploader.pacing import Pacer
@@ -51,6 +50,7 @@ class Lane:
     token: str = field(repr=False)
     fingerprint: str
     pacer: Pacer
+    source: str = "FLXPOINT_API_TOKEN (or --token)"  # where the token came from, for messages
 
 
 @dataclass(frozen=True)
@@ -113,14 +113,14 @@ class Sender:
         self._on_attempt = on_attempt
         self.stats = SendStats()
         self.stopping = asyncio.Event()
-        self._auth_error: str | None = None
+        self.auth_error: str | None = None  # set when a 401 stopped the run
 
     def stop(self) -> None:
         """Send nothing new; requests in flight get a short grace period for their reply."""
         self.stopping.set()
 
     async def send_all(self, requests: Sequence[ShipmentRequest]) -> list[Outcome]:
-        """One Outcome per request, in the same order. Raises AuthError on a 401."""
+        """One Outcome per request, in the same order; after a 401 the rest are `not sent`."""
         outcomes: list[Outcome | None] = [None] * len(requests)
         pending = list(range(len(requests)))
         busy_pos: set[str] = set()
@@ -173,10 +173,11 @@ class Sender:
                     task.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
             stop_wait.cancel()
+            error = done.exception() if done.done() and not done.cancelled() else None
+            if error is not None:
+                raise error  # a bug of ours: never swallow it
         finally:
             waker.cancel()
-        if self._auth_error is not None:
-            raise AuthError(self._auth_error)
         return [o if o is not None else self._unsent(requests[i]) for i, o in enumerate(outcomes)]
 
     def _unsent(self, request: ShipmentRequest) -> Outcome:
@@ -279,13 +280,14 @@ class Sender:
                 break
             rate_limited_since = None
             if status == 401:
-                self._auth_error = (
-                    "the API refused the token (401 Unauthorized); nothing further was sent. "
-                    "Check FLXPOINT_API_TOKEN (or --token) and --base-url"
+                self.auth_error = (
+                    f"the API refused the token of {lane.source} (401 Unauthorized); nothing "
+                    f"further was sent. Check that token and --base-url"
                 )
-                self._journal.record_outcome(key, State.FAILED, error="401 Unauthorized")
+                last_error = f"HTTP 401: the API refused the token of {lane.source}"
+                self._journal.record_outcome(key, State.FAILED, error=last_error)
                 self.stop()
-                raise _Stop
+                return Outcome(Status.FAILED, error=last_error, attempts=attempt, http_status=401)
             if status == 409 and not request.allow_duplicate_tracking:
                 return self._already_there(key, response, ambiguous, attempt)
             if status >= 500:
