@@ -84,8 +84,9 @@ def _merge_shipment(
     members: list[ShipmentLine], row_label: Callable[[RowRef], str]
 ) -> tuple[ShipmentFields, list[str]]:
     """The group's shipment fields (first filled value of each), and any disagreements."""
-    if len(members) == 1:  # most shipments are one row: nothing to merge or compare
-        return members[0].shipment, []
+    first = members[0].shipment
+    if all(m.shipment == first for m in members):  # the usual case: rows repeat the fields
+        return first, []
     chosen: dict[str, object] = {}
     conflicts: list[str] = []
     for name in _MERGED_FIELDS:

@@ -23,6 +23,7 @@ _CARRIER_CODES = {
 }
 
 
+@functools.lru_cache(maxsize=1024)  # a file names a handful of carriers, a million times
 def carrier_code(carrier: str | None) -> str | None:
     """`UPS Ground`, `fedex_2day`, `US Postal Service` → `ups`, `fedex`, `usps`; else None."""
     if not carrier:
