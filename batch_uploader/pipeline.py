@@ -270,6 +270,12 @@ def _validate(
     lines: list[ShipmentLine] = []
     warnings: dict[RowRef, tuple[str, ...]] = {}
     for file_index, table in enumerate(tables):
+        if table.sheet == "Summary" and table.header[:1] == ("Run",):
+            msg = (
+                f"{table.label}: this is a results workbook; to send its failed rows again use "
+                f"`batch-uploader retry {table.path.name}` (or upload it with --sheet Failed)"
+            )
+            raise InputError(msg)
         columns = choose_columns(table.header, table.label, profiles, forced=bool(config.profile))
         validate = RowValidator(columns, file_index, config.source_id)
         for row in table.rows:

@@ -138,3 +138,12 @@ def test_dry_run_of_the_example_needs_no_token_and_exits_0(cli_run) -> None:
     run = cli_run("upload", str(EXAMPLE), "--dry-run")
     assert run.code == 0, run.stderr
     assert {r["Status"] for r in run.workbook().table("Results")} == {"not sent"}
+
+
+def test_uploading_a_results_workbook_points_to_retry(cli_run, tmp_path: Path) -> None:
+    """`upload RESULTS.xlsx` by mistake: exit 2 and the retry command to use instead."""
+    first = cli_run("upload", str(EXAMPLE), "--dry-run")
+    book = first.workbook().path
+    run = cli_run("upload", str(book), "--dry-run")
+    assert run.code == 2
+    assert f"batch-uploader retry {book.name}" in run.stderr
