@@ -71,7 +71,10 @@ class RowValidator:
         values: Values = {}
         for name, indexes in self._columns:
             for index in indexes:  # the preferred column, else the next one filled in
-                if value := clean(cells[index]):
+                value = cells[index].strip()
+                if value and value[0] in "'=":
+                    value = clean(value)  # Excel's text markers; rare, so not inlined
+                if value:
                     values[name] = value
                     break
         get = values.get
