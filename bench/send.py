@@ -1,0 +1,248 @@
+"""Benchmark 1: send rate against the sandbox's strict 2/s limit, vs a naive sequential sender.
+
+The rate is what the server saw: (N - 1) / (last - first) over the arrival times of the
+requests it accepted. The overhead is what the whole CLI command costs beyond the (N - 1)/2
+seconds the limit makes unavoidable: start-up, reading, the last reply, the workbook, exit.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import datagen
+from bench.common import (
+    ACCOUNT_TOKEN,
+    API_LIMIT_PER_S,
+    OUT_DIR,
+    Metric,
+    Section,
+    Sizes,
+    fmt_s,
+    log,
+)
+from bench.sandbox_proc import LATENCY_RANGE_S, Pace, SandboxProcess
+from bench.upload import upload
+
+TITLE = "Send rate (one token)"
+MIN_RATE_SHARE = 0.98
+"""Shipments per second must reach this share of the API limit."""
+MAX_429_SHARE = 0.01
+"""At most this share of shipments may be answered 429."""
+MAX_OVERHEAD_S = 3.0
+"""Wall time of the whole command beyond (N − 1) / limit."""
+NAIVE_SLEEP_S = 0.5
+"""What the hand-written baseline sleeps between two requests."""
+NAIVE_TIMEOUT_S = 60.0
+PROGRESS_EVERY = 50
+"""The naive sender logs a progress line every this many requests."""
+WORK_DIR = OUT_DIR / "send"
+LOG_STATUS_FIELD = 3
+"""The CLI log's tab-separated fields: time, PO, tracking number, HTTP status, attempt, ms."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The section, and the single-token rate the several-tokens benchmark compares with."""
+
+    section: Section
+    rate_per_s: float
+
+
+def run(sizes: Sizes, server: SandboxProcess) -> SendResult:
+    """Upload N one-row shipments with the CLI, then the same rows with the naive sender."""
+    section = Section("send", TITLE)
+    count = sizes.shipments
+    rows = datagen.send_rows(count)
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    csv_path = datagen.write_send_csv(WORK_DIR / f"send-{count}.csv", rows)
+    floor_s = (count - 1) / API_LIMIT_PER_S
+
+    server.reset()
+    log(f"send: CLI upload of {count} shipments (≥ {floor_s:.0f} s at {API_LIMIT_PER_S:g}/s)")
+    cli_run = upload(
+        csv_path,
+        server.url,
+        WORK_DIR / "cli",
+        env={"FLXPOINT_API_TOKEN": ACCOUNT_TOKEN},
+        requests=count,
+    )
+    stats = server.stats()
+    pace = _pace(stats)
+    _report_cli(section, count, cli_run.wall_s, cli_run.exit_code, cli_run.summary, stats, pace)
+    if cli_run.exit_code != 0:
+        section.notes.append(f"The CLI exited {cli_run.exit_code}: {cli_run.stderr[-500:]}")
+
+    server.reset()
+    log(f"send: naive sequential sender, same {count} rows (~{count * 1.25:.0f} s)")
+    naive_wall_s, statuses = _naive_send(server.url, rows)
+    naive_stats = server.stats()
+    naive_pace = _pace(naive_stats)
+    _report_naive(section, count, naive_wall_s, statuses, naive_stats, naive_pace, pace)
+    section.notes += [
+        f"Sandbox: `batch-uploader sandbox --latency {LATENCY_RANGE_S[0]}-{LATENCY_RANGE_S[1]} "
+        "--limiter spacing --auto-create-pos` in its own process (strict: two accepted "
+        "requests of one token are never closer than 0.5 s; a closer one gets 429); reset "
+        "between the two senders.",
+        f"Input: {count} rows, one shipment each (`{','.join(datagen.SEND_HEADER)}`), source "
+        f"{rows[0].source_id}, the account token.",
+        "Ours: `batch-uploader upload FILE --base-url URL --journal J --report-dir D --json "
+        "--quiet` (fresh journal), timed from spawn to exit. Rate = (N − 1) / (last − first) "
+        "over the server's arrival times of accepted requests. Overhead = wall of the whole "
+        "command − (N − 1) / 2 s.",
+        "Naive: `httpx.Client`, one POST at a time, `time.sleep(0.5)` between, same JSON "
+        "bodies, in the bench process.",
+    ]
+    return SendResult(section, pace.rate_per_s)
+
+
+def _pace(stats: dict[str, Any]) -> Pace:
+    times: list[float] = [t for ts in stats.get("request_times", {}).values() for t in ts]
+    return Pace.of(times)
+
+
+def _report_cli(
+    section: Section,
+    count: int,
+    wall_s: float,
+    exit_code: int,
+    summary: dict[str, Any],
+    stats: dict[str, Any],
+    pace: Pace,
+) -> None:
+    share = pace.rate_per_s / API_LIMIT_PER_S
+    limited = int(stats.get("rate_limited", 0))
+    overhead_s = wall_s - (count - 1) / API_LIMIT_PER_S
+    section.add(
+        Metric(
+            "ours: shipments created",
+            f"{stats.get('created', 0)} of {count} (exit code {exit_code})",
+        )
+    )
+    section.add(Metric("ours: shipments/s (server-side)", f"{pace.rate_per_s:.3f}/s"))
+    section.add(
+        Metric(
+            "ours: rate / limit (2/s)",
+            f"{share:.3f}",
+            f"≥ {MIN_RATE_SHARE}",
+            share >= MIN_RATE_SHARE,
+        )
+    )
+    section.add(
+        Metric(
+            "ours: 429 answers",
+            f"{limited} ({limited / count:.1%})",
+            f"≤ {MAX_429_SHARE:.0%}",
+            limited / count <= MAX_429_SHARE,
+        )
+    )
+    section.add(
+        Metric(
+            "ours: end-to-end overhead",
+            f"{overhead_s:.2f} s (wall {wall_s:.1f} s)",
+            f"≤ {MAX_OVERHEAD_S:g} s",
+            overhead_s <= MAX_OVERHEAD_S,
+        )
+    )
+    section.add(Metric("ours: gaps between accepted requests", pace.gap_summary()))
+    log_file = summary.get("log")
+    if limited and log_file:
+        section.add(Metric("ours: when the 429s came (CLI log)", _when_429(Path(log_file))))
+    if summary:
+        run_s = float(summary.get("seconds", 0.0))
+        sending_s = float(summary.get("seconds_sending", 0.0))
+        section.add(
+            Metric(
+                "ours: where the overhead goes",
+                f"start-up + workbook + exit {fmt_s(wall_s - run_s)}; read/validate/journal "
+                f"{fmt_s(run_s - sending_s)}; sending beyond (N−1)/2 "
+                f"{fmt_s(sending_s - (count - 1) / API_LIMIT_PER_S)} "
+                f"(pacing above 0.5 s: {fmt_s(pace.span_s - (count - 1) / API_LIMIT_PER_S)})",
+            )
+        )
+
+
+def _when_429(log_path: Path) -> str:
+    """First and last 429 in seconds after the first request, from the CLI's per-request log.
+
+    Clustered 429s mean one rejection led to more; spread ones mean steady jitter.
+    """
+    times: list[tuple[datetime, str]] = []
+    try:
+        lines = log_path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        return f"log unreadable ({exc.strerror})"
+    for line in lines:
+        fields = line.split("\t")
+        if len(fields) < LOG_STATUS_FIELD + 1:
+            continue
+        try:
+            times.append((datetime.fromisoformat(fields[0]), fields[LOG_STATUS_FIELD]))
+        except ValueError:
+            continue
+    limited = [at for at, status in times if status == "429"]
+    if not times or not limited:
+        return "no 429 in the log"
+    first = min(at for at, _ in times)
+    return (
+        f"{len(limited)} in the log; first at +{(limited[0] - first).total_seconds():.1f} s, "
+        f"last at +{(limited[-1] - first).total_seconds():.1f} s of the run"
+    )
+
+
+def _report_naive(
+    section: Section,
+    count: int,
+    wall_s: float,
+    statuses: Counter[int],
+    stats: dict[str, Any],
+    pace: Pace,
+    ours: Pace,
+) -> None:
+    share = pace.rate_per_s / API_LIMIT_PER_S
+    limited = int(stats.get("rate_limited", 0))
+    answers = ", ".join(f"{n}× {code}" for code, n in sorted(statuses.items()))
+    section.add(Metric("naive: shipments created", f"{stats.get('created', 0)} of {count}"))
+    rate = f"{pace.rate_per_s:.3f}/s ({share:.3f} of limit)"
+    section.add(Metric("naive: shipments/s (server-side)", rate))
+    section.add(Metric("naive: 429 answers / answers", f"{limited}; {answers}"))
+    section.add(Metric("naive: wall", fmt_s(wall_s)))
+    if pace.rate_per_s > 0:
+        section.add(Metric("ours vs naive (rate)", f"{ours.rate_per_s / pace.rate_per_s:.2f}×"))
+
+
+def _naive_send(base_url: str, rows: list[datagen.SendRow]) -> tuple[float, Counter[int]]:
+    """The sender users write by hand: one POST at a time, sleep 0.5 s between."""
+    statuses: Counter[int] = Counter()
+    began = time.perf_counter()
+    with httpx.Client(
+        base_url=base_url, headers={"X-API-TOKEN": ACCOUNT_TOKEN}, timeout=NAIVE_TIMEOUT_S
+    ) as client:
+        for index, row in enumerate(rows):
+            if index:
+                time.sleep(NAIVE_SLEEP_S)
+            reply = client.post("/shipments", json=naive_body(row))
+            statuses[reply.status_code] += 1
+            if (index + 1) % PROGRESS_EVERY == 0:
+                log(f"  naive: {index + 1}/{len(rows)} sent")
+    return time.perf_counter() - began, statuses
+
+
+def naive_body(row: datagen.SendRow) -> dict[str, Any]:
+    """The Create Shipment body a user builds by hand from one row."""
+    return {
+        "purchaseOrderNumber": row.po_number,
+        "sourceId": row.source_id,
+        "shipment": {
+            "trackingNumber": row.tracking_number,
+            "carrier": row.carrier,
+            "shipmentItems": [{"sku": row.sku, "quantity": row.quantity}],
+        },
+    }
