@@ -260,12 +260,17 @@ class Sender:
                 continue
             self._log(request, attempt, str(response.status_code), started)
             status = response.status_code
-            if status == 201:
+            if 200 <= status < 300:  # the page documents 201; any success means created
                 shipment_id = _shipment_id(response)
                 self._journal.record_outcome(key, State.CREATED, shipment_id=shipment_id)
                 return Outcome(
-                    Status.CREATED, shipment_id=shipment_id, attempts=attempt, http_status=201
+                    Status.CREATED, shipment_id=shipment_id, attempts=attempt, http_status=status
                 )
+            if status == 408:  # the server gave up before reading the request: not processed
+                last_error = "HTTP 408: the API timed out waiting for the request"
+                self._journal.record_outcome(key, State.FAILED, error=last_error)
+                await self._backoff(attempt)
+                continue
             if status == 429:
                 self.stats.rate_limited += 1
                 now = time.monotonic()
