@@ -85,22 +85,34 @@ class Child:
 
 # `python -m batch_uploader ARGS`, after capping the process's address space (no preexec_fn:
 # the sandbox's threads run in this process).
+# The child records its own peak RSS (VmHWM, which exec resets) when it exits: wait4()'s
+# ru_maxrss also counts the forked copy of the test process before exec, which is as large
+# as the whole pytest session has grown.
 _CAPPED_MAIN = (
-    "import resource, runpy, sys; "
-    "resource.setrlimit(resource.RLIMIT_AS, ({cap}, {cap})); "
-    "sys.argv[0] = 'batch-uploader'; "
+    "import atexit, os, resource, runpy, sys\n"
+    "def _peak():\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        kib = next(l.split()[1] for l in status if l.startswith('VmHWM:'))\n"
+    "    with open(os.environ['HOSTILE_PEAK_FILE'], 'w') as out:\n"
+    "        out.write(kib)\n"
+    "atexit.register(_peak)\n"
+    "resource.setrlimit(resource.RLIMIT_AS, ({cap}, {cap}))\n"
+    "sys.argv[0] = 'batch-uploader'\n"
     "runpy.run_module('batch_uploader', run_name='__main__', alter_sys=True)"
 )
 
 
 def run_child(*args: str, env: dict[str, str], cwd: Path, timeout_s: float = 60.0) -> Child:
-    """Run the CLI in a child process and read its own peak RSS with wait4().
+    """Run the CLI in a child process and read its own peak RSS (VmHWM, written at exit).
 
-    RUSAGE_CHILDREN would report the largest child of the whole test session; wait4() gives
-    this child's. The child's address space is capped at CHILD_ADDRESS_SPACE, so a runaway
+    RUSAGE_CHILDREN would report the largest child of the whole test session, and wait4()'s
+    figure includes the forked copy of this (large) test process before exec. The child's
+    address space is capped at CHILD_ADDRESS_SPACE, so a runaway
     allocation fails in the child instead of exhausting the machine.
     """
+    peak_file = cwd / f".peak-{time.monotonic_ns()}"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLXPOINT_")} | env
+    environment["HOSTILE_PEAK_FILE"] = str(peak_file)
     main = _CAPPED_MAIN.format(cap=CHILD_ADDRESS_SPACE)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
@@ -120,12 +132,16 @@ def run_child(*args: str, env: dict[str, str], cwd: Path, timeout_s: float = 60.
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
         out.seek(0)
         err.seek(0)
+        # The child's own VmHWM; if it was killed before writing it, wait4's figure (an upper
+        # bound that includes the pre-exec copy of this process).
+        peak_kib = int(peak_file.read_text()) if peak_file.exists() else usage.ru_maxrss
+        peak_file.unlink(missing_ok=True)
         return Child(
             process.returncode,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
             seconds,
-            usage.ru_maxrss / 1024,  # KiB on Linux
+            peak_kib / 1024,
         )
 
 
