@@ -38,10 +38,6 @@ def group_lines(
     requests: list[ShipmentRequest] = []
     problems: list[RowProblem] = []
     for members in groups.values():
-        files = {m.ref.file_index for m in members}
-        if len(files) > 1:
-            problems.extend(_from_several_files(members, row_label))
-            continue
         merged, conflicts = _merge_shipment(members, row_label)
         if conflicts:
             first = members[0]
@@ -62,22 +58,6 @@ def group_lines(
             )
         )
     return Grouped(tuple(requests), tuple(problems))
-
-
-def _from_several_files(
-    members: list[ShipmentLine], row_label: Callable[[RowRef], str]
-) -> list[RowProblem]:
-    """One package appears in two input files: most likely the same export given twice.
-
-    Merging would ship every item twice on a live order, so none of it is sent.
-    """
-    first = members[0]
-    where = ", ".join(row_label(m.ref) for m in members)
-    reason = (
-        f"{first.po.label} with tracking {first.tracking_number} is in more than one input "
-        f"file ({where}): is one file a copy of the other? Upload each package from one file"
-    )
-    return [RowProblem(m.ref, reason, m.warnings) for m in members]
 
 
 def _merge_shipment(

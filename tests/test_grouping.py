@@ -121,14 +121,12 @@ def test_a_different_po_identity_is_a_separate_request(other: dict[str, str]) ->
     assert [r.refs for r in grouped.requests] == [(RowRef(0, 2),), (RowRef(0, 3),)]
 
 
-def test_rows_from_several_files_are_refused_not_merged() -> None:
-    """One PO + tracking in two input files (a copied export?): none of it is sent."""
+def test_rows_from_several_files_join_one_request() -> None:
+    """Rows of the same PO and tracking number in two input files are one request (contract)."""
     first = lines(row(SKU="A"), file_index=0)
     second = lines(row(SKU="B"), file_index=1, first_row=5)
-    grouped = group_lines(first + second)
-    assert grouped.requests == ()
-    assert [p.ref for p in grouped.problems] == [RowRef(0, 2), RowRef(1, 5)]
-    assert "is in more than one input file" in grouped.problems[0].reason
+    (request,) = group_lines(first + second).requests
+    assert request.refs == (RowRef(0, 2), RowRef(1, 5))
 
 
 def test_blank_cells_do_not_disagree() -> None:
