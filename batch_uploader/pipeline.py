@@ -34,7 +34,13 @@ from batch_uploader.models import (
     Status,
 )
 from batch_uploader.pacing import Pacer
-from batch_uploader.profiles import bundled_profiles, choose_columns, header_score, resolve_profile
+from batch_uploader.profiles import (
+    Profile,
+    bundled_profiles,
+    choose_columns,
+    header_score,
+    resolve_profile,
+)
 from batch_uploader.reader import SourceRow, Table, read_table
 from batch_uploader.report import (
     EXCEL_MAX_ROWS,
@@ -100,7 +106,8 @@ class Prepared:
 
 def prepare(config: Config) -> Prepared:
     """Read → map → validate → group; nothing is sent (the dry run and the benchmark use it)."""
-    tables = _load(config)
+    profiles = [resolve_profile(config.profile)] if config.profile else bundled_profiles()
+    tables = _load(config, profiles)
     total = sum(len(t.rows) for t in tables)
     if total > EXCEL_MAX_ROWS - 1:
         msg = (
@@ -109,7 +116,7 @@ def prepare(config: Config) -> Prepared:
             f"one after another"
         )
         raise InputError(msg)
-    results, lines, warnings = _validate(config, tables)
+    results, lines, warnings = _validate(config, tables, profiles)
     grouped = group_lines(
         lines,
         allow_duplicate_tracking=config.allow_duplicate_tracking,
@@ -135,10 +142,7 @@ def run(config: Config, observer: Observer | None = None) -> RunResult:
         prepared.requests,
     )
     observer.loaded(sum(len(t.rows) for t in tables), len(requests), len(results))
-    stem = _report_stem(config)
-    workbook_path = unique_path(
-        config.report_dir, f"{stem}-{started:%Y%m%d-%H%M%S}", "-results.xlsx"
-    )
+    workbook_path = new_workbook_path(config, config.report_dir, started)
     log_path = (
         None
         if config.dry_run
@@ -226,11 +230,8 @@ def _no_token(request: ShipmentRequest) -> Outcome:
     )
 
 
-def _load(config: Config) -> list[Table]:
+def _load(config: Config, profiles: Sequence[Profile]) -> list[Table]:
     """Read every input; a retry reads the Failed sheet and drops our result columns."""
-    profiles = bundled_profiles()
-    if config.profile:
-        profiles = [resolve_profile(config.profile)]
     score = header_score(profiles)
     tables = []
     seen: set[Path] = set()
@@ -263,9 +264,8 @@ def _strip_result_columns(table: Table) -> Table:
 
 
 def _validate(
-    config: Config, tables: Sequence[Table]
+    config: Config, tables: Sequence[Table], profiles: Sequence[Profile]
 ) -> tuple[dict[RowRef, RowResult], list[ShipmentLine], dict[RowRef, tuple[str, ...]]]:
-    profiles = [resolve_profile(config.profile)] if config.profile else bundled_profiles()
     results: dict[RowRef, RowResult] = {}
     lines: list[ShipmentLine] = []
     warnings: dict[RowRef, tuple[str, ...]] = {}
@@ -297,6 +297,13 @@ def _row_label(tables: Sequence[Table], ref: RowRef) -> str:
     return f"{input_labels(tables)[ref.file_index]} row {ref.row_number}"
 
 
+def new_workbook_path(config: Config, directory: Path, started: datetime) -> Path:
+    """`<input stem>-<YYYYmmdd-HHMMSS>-results.xlsx`, not taken by an earlier workbook."""
+    return _unique_path(
+        directory, f"{_report_stem(config)}-{started:%Y%m%d-%H%M%S}", "-results.xlsx"
+    )
+
+
 def _report_stem(config: Config) -> str:
     first = config.retry_of or config.inputs[0]
     stem = first.stem.removesuffix("-results")
@@ -304,7 +311,7 @@ def _report_stem(config: Config) -> str:
     return f"{stem}-and-{more}-more" if more > 0 else stem
 
 
-def unique_path(directory: Path, stem: str, suffix: str) -> Path:
+def _unique_path(directory: Path, stem: str, suffix: str) -> Path:
     """A workbook name no earlier run used (two runs in one second get -2, -3, ...)."""
     candidate = directory / f"{stem}{suffix}"
     counter = 2

@@ -15,7 +15,7 @@ from batch_uploader.config import Config
 from batch_uploader.errors import ConfigError
 from batch_uploader.journal import Entry, Journal, State, request_key
 from batch_uploader.models import Outcome, RowResult, Status
-from batch_uploader.pipeline import prepare, unique_path
+from batch_uploader.pipeline import new_workbook_path, prepare
 from batch_uploader.report import RunSummary, input_labels, write_workbook
 from batch_uploader.sender import UNKNOWN_OUTCOME
 
@@ -67,8 +67,7 @@ def rebuild_workbook(journal_path: Path, run_id: str, report_dir: Path | None = 
         journal.close()
     directory = report_dir or Path(settings.get("report_dir") or "reports")
     started = datetime.strptime(run_id[:15], "%Y%m%d-%H%M%S").astimezone()
-    stem = (retry_of or config.inputs[0]).stem.removesuffix("-results")
-    path = unique_path(directory, f"{stem}-{started:%Y%m%d-%H%M%S}", "-results.xlsx")
+    path = new_workbook_path(config, directory, started)
     summary = RunSummary(
         run_id=run_id,
         inputs=tuple(input_labels(prepared.tables)),
