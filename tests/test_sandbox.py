@@ -681,7 +681,11 @@ def test_invalid_options_are_refused() -> None:
 
 def test_serve_forever_reports_its_url_and_stops_on_ctrl_c() -> None:
     """serve_forever calls on_ready(url), serves, and returns cleanly on KeyboardInterrupt."""
+    # A shell starting a background job (as CI may) leaves SIGINT ignored, and an ignored
+    # signal stays ignored across exec: give the child Python's own Ctrl-C handling back.
     script = (
+        "import signal\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from batch_uploader.sandbox import SandboxOptions, serve_forever\n"
         "serve_forever(SandboxOptions(), '127.0.0.1', 0, lambda url: print(url, flush=True))\n"
         "print('stopped', flush=True)\n"
