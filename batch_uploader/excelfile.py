@@ -48,7 +48,9 @@ SHEET_SCAN_CHUNK_BYTES = 1024 * 1024
 MAX_EMPTY_AREA_FACTOR = 10
 MIN_AREA_CHECKED = 5_000_000
 _WORKSHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
-_WIDE_CELL_COLUMN = re.compile(rb'<c [^>]*?\br="([A-Z]{2,3})[0-9]')
+# A cell reference with a two- or three-letter column (AA1 and beyond). No other attribute of
+# a sheet part ends in `r="`, and the literal start lets the search skip ahead quickly.
+_WIDE_CELL_COLUMN = re.compile(rb'r="([A-Z]{2,3})[0-9]')
 _ROW_REF = re.compile(rb'<row [^>]*?\br="([0-9]{1,7})"')
 _FORMULA = re.compile(rb"<f[\s>/]")
 _FULL_CALC_ON_LOAD = re.compile(rb'fullCalcOnLoad="(?:1|true)"')
@@ -56,6 +58,8 @@ _FULL_CALC_ON_LOAD = re.compile(rb'fullCalcOnLoad="(?:1|true)"')
 EXCEL_SCIENTIFIC_FROM = 1e15
 """Excel keeps 15 significant digits; General format shows numbers this large as 9.4055E+21."""
 EXCEL_SIGNIFICANT_DIGITS = 15
+CELL_TEXT_CACHE_SIZE = 100_000
+"""Distinct typed values remembered per type while a sheet is read."""
 _US_PER_S = 1_000_000
 _S_PER_DAY = 86_400
 
@@ -383,11 +387,31 @@ def _prepend(first: Record, rest: Iterator[Record]) -> Iterator[Record]:
 def _records(sheet: CalamineSheet) -> Iterator[Record]:
     # iter_rows() starts at the sheet's row 1 (leading empty rows come back empty) and at
     # the first used column, so enumerate() gives Excel's row numbers.
+    text = _CellTexts()
     for row_number, values in enumerate(sheet.iter_rows(), start=1):
-        cells = [v if type(v) is str else cell_text(v) for v in values]
+        cells = [v if type(v) is str else text(v) for v in values]
         first = cells[0] if cells else ""
         if (first and not first.isspace()) or any(c and not c.isspace() for c in cells):
             yield row_number, cells
+
+
+class _CellTexts:
+    """cell_text with a memory: quantities, costs and dates repeat down a sheet.
+
+    One cache per type: 1, 1.0 and True are equal dict keys but read `1`, `1` and `TRUE`.
+    """
+
+    def __init__(self) -> None:
+        self._by_type: dict[type, dict[CellValue, str]] = {}
+
+    def __call__(self, value: CellValue) -> str:
+        cache = self._by_type.setdefault(type(value), {})
+        text = cache.get(value)
+        if text is None:
+            text = cell_text(value)
+            if len(cache) < CELL_TEXT_CACHE_SIZE:
+                cache[value] = text
+        return text
 
 
 def cell_text(value: CellValue) -> str:

@@ -18,28 +18,24 @@ import itertools
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from batch_uploader import excelfile, textfile
+from batch_uploader.columns import Block, RowsView, SourceRow, block_from_rows
 from batch_uploader.errors import InputError, NoRowsError
+
+__all__ = ["SourceRow", "Table", "read_table"]
 
 HeaderScore = Callable[[Sequence[str]], float]
 """How much a row looks like our header (0 = not at all); given by the caller."""
 
-EXCEL_CELL_CHARS = 32_767
+EXCEL_CELL_CHARS = textfile.EXCEL_CELL_CHARS
 """The longest text an Excel cell holds; the results workbook must show every cell whole."""
 HEADER_SCAN_ROWS = 20
 """Non-blank rows at the top searched for the header row."""
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm"})
 OLD_EXCEL_SUFFIXES = frozenset({".xls", ".xlt"})
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRow:
-    """One non-blank data row: its row number as a spreadsheet shows it, and its cells."""
-
-    row_number: int
-    cells: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -50,9 +46,16 @@ class Table:
     sheet: str | None
     header: tuple[str, ...]
     header_row: int
-    rows: tuple[SourceRow, ...]
+    rows: Sequence[SourceRow]
     encoding: str | None
     delimiter: str | None
+
+    @cached_property
+    def block(self) -> Block:
+        """The rows column by column, as bulk validation reads them."""
+        if isinstance(self.rows, RowsView):
+            return self.rows.block
+        return block_from_rows(self.rows, len(self.header))
 
     @property
     def label(self) -> str:
@@ -120,7 +123,15 @@ def _read(
         )
         raise InputError(msg)
     text = textfile.open_text(path, head, encoding=encoding, header_score=header_score)
-    header_row, header, rows = _assemble(path.name, "file", text.records, header_score, 1)
+
+    def bulk(header_row: int, fields: int, width: int) -> Block | None:
+        return textfile.read_block(
+            path, text.encoding, text.delimiter, skip=header_row, fields=fields, width=width
+        )
+
+    header_row, header, rows = _assemble(
+        path.name, "file", text.records, header_score, 1, bulk=bulk
+    )
     return Table(path, None, header, header_row, rows, text.encoding, text.delimiter)
 
 
@@ -178,8 +189,13 @@ def _assemble(
     records: Iterator[tuple[int, list[str]]],
     header_score: HeaderScore | None,
     first_column: int,
-) -> tuple[int, tuple[str, ...], tuple[SourceRow, ...]]:
-    """Pick the header row, then widen, pad and freeze the data rows below it."""
+    bulk: Callable[[int, int, int], Block | None] | None = None,
+) -> tuple[int, tuple[str, ...], Sequence[SourceRow]]:
+    """Pick the header row, then widen, pad and freeze the data rows below it.
+
+    ``bulk(header_row, fields, width)`` may read every row below the header at once; its
+    rows are used only if they agree with the ones read here one at a time.
+    """
     top = list(itertools.islice(records, HEADER_SCAN_ROWS))
     if not top:
         msg = (
@@ -190,6 +206,19 @@ def _assemble(
     index = _header_index([cells for _, cells in top], header_score)
     header_row, header_cells = top[index]
     width = _used_width(header_cells)
+    if bulk is not None:
+        block = bulk(header_row, len(header_cells), width)
+        if block is not None and _agrees(block, top[index + 1 :], width):
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()  # the file the row-at-a-time reader holds open
+            if not len(block):
+                msg = (
+                    f"{label}: the {noun} has a header (row {header_row}) but no rows below it: "
+                    "add the shipments under the header row and save again."
+                )
+                raise NoRowsError(msg)
+            return header_row, _header_names(header_cells, width, first_column), RowsView(block)
     rows: list[SourceRow] = []
     widened = False
     for row_number, cells in itertools.chain(top[index + 1 :], records):
@@ -220,6 +249,18 @@ def _assemble(
         ]
     header = _header_names(header_cells, width, first_column)
     return header_row, header, tuple(rows)
+
+
+def _agrees(block: Block, records: Sequence[tuple[int, list[str]]], width: int) -> bool:
+    """Whether the bulk read starts with the same rows the row-at-a-time reader saw."""
+    if len(block) < len(records):
+        return False
+    for index, (row_number, cells) in enumerate(records):
+        row = block.row(index)
+        padded = tuple(cells[:width]) + ("",) * (width - len(cells))
+        if row.row_number != row_number or row.cells != padded:
+            return False
+    return True
 
 
 def _refuse_long_cell(
