@@ -2,7 +2,11 @@
 
 `AsyncLimiter(2, 1)` lets 3 requests into one second (its bucket starts full and holds two),
 so we use a bucket of ONE with a period of 1/rate: no two requests are ever closer than
-`spacing_s`, which is what a strict server measures. A 429 pushes the next slot out.
+1/rate, which is what a strict server measures. On top of it, requests follow a schedule
+`spacing_s` apart (1/rate plus a small margin for arrival jitter), counted from when each
+request was due rather than from when it really left: a request that leaves a millisecond
+late does not push every later one back, so the rate stays at the limit over hundreds of
+requests. A 429 pushes the next slot out and widens the margin.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ from aiolimiter import AsyncLimiter
 
 MAX_RATE_PER_S = 2.0
 # Requests reach the server with jitter: ±1.5 ms measured on loopback against the sandbox in
-# its own process, up to ~5 ms when a threaded server is busy (one 429 in the 3-token
-# benchmark at 3 ms). 5 ms keeps a strict server's gaps above 1/rate for about 1% of rate.
-SAFETY_MARGIN_S = 0.005
+# its own process, more when a threaded server is busy. Requests are scheduled this far above
+# 1/rate apart (about 0.6% of the rate), and never leave closer than MIN_MARGIN_S above 1/rate
+# after the previous one really left. A server with more jitter answers 429 now and then;
+# each 429 widens the margin (below), so the sender learns the server it talks to.
+SAFETY_MARGIN_S = 0.003
+MIN_MARGIN_S = 0.0015
 # Each 429 widens the spacing by this much, up to MAX_EXTRA_SPACING_S: a server (or network)
 # with more jitter than the margin teaches the sender to keep further away from the limit.
 SPACING_STEP_ON_429_S = 0.002
@@ -30,31 +37,40 @@ class Pacer:
         if not 0 < rate <= MAX_RATE_PER_S:
             msg = f"rate must be above 0 and at most {MAX_RATE_PER_S} requests per second"
             raise ValueError(msg)
-        self._base_spacing_s = 1.0 / rate + SAFETY_MARGIN_S
+        self._limit_s = 1.0 / rate
+        self._base_spacing_s = self._limit_s + SAFETY_MARGIN_S
         self.spacing_s = self._base_spacing_s
-        self._limiter = AsyncLimiter(1, self.spacing_s)
+        self._limiter = AsyncLimiter(1, self._limit_s)
         self._not_before = 0.0
+        self._due = 0.0
 
     async def wait_turn(self) -> None:
         """Return when the next request of this token may leave.
 
-        The limiter hands out slots one spacing apart; a slot's holder then also waits for
-        `_not_before` (a full spacing after the previous request really left, or the end of
-        a 429's Retry-After). The caller must call `sent()` without awaiting in between, so
-        no two holders can leave together.
+        The limiter hands out slots no closer than 1/rate; a slot's holder then also waits
+        for `_not_before` (its place in the schedule, or the end of a 429's Retry-After). The
+        caller must call `sent()` without awaiting in between, so no two holders can leave
+        together.
         """
         loop = asyncio.get_running_loop()
+        asked = loop.time()
         await self._limiter.acquire()
         while (delay := self._not_before - loop.time()) > 0:
             await asyncio.sleep(delay)
+        self._due = max(self._not_before, asked)
 
     def sent(self) -> None:
-        """The request is leaving now: the next one waits a full spacing from this moment.
+        """The request is leaving now: book the next slot.
 
-        Work between the limiter's slot and the wire (the journal's fsync) varies; counting
-        from the real send keeps that variation out of the gaps the server measures.
+        The next slot is `spacing_s` after this request was due, but never less than
+        1/rate + MIN_MARGIN_S after now. Counting from the real send bounds the gap the
+        server sees whatever happened between the slot and the wire (the journal's fsync);
+        counting from the due time keeps small delays from adding up.
         """
-        self.pause(self.spacing_s)
+        now = asyncio.get_running_loop().time()
+        learned = self.spacing_s - self._base_spacing_s  # margin added by 429s
+        floor = now + self._limit_s + MIN_MARGIN_S + learned
+        self._not_before = max(self._not_before, floor, self._due + self.spacing_s)
 
     def continue_after(self, last_sent_unix: float | None) -> None:
         """Keep the spacing from a request an earlier run sent (Unix time) with this token."""
@@ -74,6 +90,4 @@ class Pacer:
         widened = min(
             self.spacing_s + SPACING_STEP_ON_429_S, self._base_spacing_s + MAX_EXTRA_SPACING_S
         )
-        if widened != self.spacing_s:
-            self.spacing_s = widened
-            self._limiter = AsyncLimiter(1, widened)
+        self.spacing_s = widened

@@ -1,0 +1,72 @@
+"""pacing.py: never two requests of one token closer than 1/rate; no drift below the rate."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+
+import pytest
+
+from batch_uploader.pacing import MIN_MARGIN_S, SAFETY_MARGIN_S, SPACING_STEP_ON_429_S, Pacer
+
+RATE = 2.0
+LIMIT_S = 1 / RATE
+
+
+async def send_times(pacer: Pacer, count: int, late_s: float = 0.0) -> list[float]:
+    """Loop times at which `count` requests left, each `late_s` after its turn came."""
+    loop = asyncio.get_running_loop()
+    times = []
+    for _ in range(count):
+        await pacer.wait_turn()
+        if late_s:
+            await asyncio.sleep(late_s)  # work between the slot and the wire (the journal)
+        pacer.sent()
+        times.append(loop.time())
+    return times
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def test_requests_are_never_closer_than_the_limit() -> None:
+    """Gaps between sends stay above 1/rate + MIN_MARGIN_S, and near 1/rate + SAFETY_MARGIN_S."""
+    spaced = gaps(asyncio.run(send_times(Pacer(RATE), 7)))
+    assert min(spaced) >= LIMIT_S + MIN_MARGIN_S - 1e-4
+    assert statistics.mean(spaced) < LIMIT_S + SAFETY_MARGIN_S + 0.002
+
+
+def test_a_late_send_does_not_push_every_later_one_back() -> None:
+    """Each request leaves 1 ms after its slot: the schedule holds, the delays do not add up."""
+    times = asyncio.run(send_times(Pacer(RATE), 7, late_s=0.001))
+    spaced = gaps(times)
+    assert min(spaced) >= LIMIT_S + MIN_MARGIN_S - 1e-4
+    # Drift-free: six gaps take six spacings, less than six spacings plus six delays (what a
+    # pacer counting from each real send would need at the very least).
+    assert times[-1] - times[0] < 6 * (LIMIT_S + SAFETY_MARGIN_S + 0.001)
+
+
+def test_a_429_waits_out_retry_after_and_widens_the_margin() -> None:
+    """After a 429 the next request waits Retry-After, and later gaps are wider."""
+
+    async def scenario() -> tuple[float, list[float]]:
+        pacer = Pacer(RATE)
+        loop = asyncio.get_running_loop()
+        await pacer.wait_turn()
+        pacer.sent()
+        limited_at = loop.time()
+        pacer.rate_limited(1.0)
+        times = await send_times(pacer, 4)
+        return times[0] - limited_at, gaps(times)
+
+    waited, spaced = asyncio.run(scenario())
+    assert waited >= 1.0
+    assert min(spaced) >= LIMIT_S + MIN_MARGIN_S + SPACING_STEP_ON_429_S - 1e-4
+
+
+def test_rates_above_the_api_limit_are_refused() -> None:
+    """A pacer cannot be made faster than the API allows."""
+    with pytest.raises(ValueError, match="at most"):
+        Pacer(2.5)
