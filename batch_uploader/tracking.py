@@ -49,7 +49,12 @@ def _valid_for(number: str, codes: tuple[str, ...]) -> bool:
     """Whether the number passes the format and check digit of any of these couriers."""
     for code in codes:
         for definition in _DEFINITIONS.get(code, ()):
-            found = definition.test(number)
+            try:
+                found = definition.test(number)
+            except ValueError:
+                # tracking-numbers 0.1.8's UPS pattern lets a letter be the check digit and
+                # then calls int() on it (`1Z999AA1012345678A`): not a valid number.
+                continue
             if found is not None and found.valid:
                 return True
     return False

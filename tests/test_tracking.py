@@ -110,3 +110,12 @@ def test_warns_on_a_broken_ups_number_even_without_carrier(number: str) -> None:
         f'Tracking Number "{number}" looks like UPS but fails the UPS check digit; '
         "check it before the customer does"
     )
+
+
+@pytest.mark.parametrize("carrier", ["UPS", None])
+def test_a_letter_as_ups_check_digit_warns_instead_of_crashing(carrier: str | None) -> None:
+    """`1Z…A` makes tracking-numbers call int() on a letter; it is a warning, not a crash."""
+    number = "1Z999AA1012345678A"
+    warning = tracking_warning(number, carrier)
+    assert warning is not None
+    assert number in warning
