@@ -8,15 +8,18 @@ one row at a time (the results workbook, a row that needs a full explanation).
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import overload
+from operator import itemgetter
+from typing import TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+T = TypeVar("T")
 ITER_CHUNK_ROWS = 65_536
 """Rows turned into Python tuples at a time while iterating (bounds the memory of a pass)."""
 
@@ -79,8 +82,9 @@ def block_from_rows(rows: Sequence[SourceRow], width: int) -> Block:
     numbers = np.fromiter((r.row_number for r in rows), dtype=np.int64, count=len(rows))
     if not rows:
         return Block(tuple(pa.array([], pa.string()) for _ in range(width)), numbers)
-    transposed = zip(*(r.cells for r in rows), strict=True)
-    return Block(tuple(pa.array(column, pa.string()) for column in transposed), numbers)
+    cells = [r.cells for r in rows]
+    columns = (pa.array(list(map(itemgetter(i), cells)), pa.string()) for i in range(width))
+    return Block(tuple(columns), numbers)
 
 
 def non_blank(columns: Sequence[pa.Array]) -> BoolArray:
@@ -102,7 +106,35 @@ def non_blank(columns: Sequence[pa.Array]) -> BoolArray:
     return keep
 
 
-class RowsView(Sequence[SourceRow]):
+class BuiltOnDemand(Sequence[T]):
+    """A read-only sequence whose items are made when asked for (`_make(index)`)."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def __len__(self) -> int: ...
+
+    @abc.abstractmethod
+    def _make(self, index: int) -> T:
+        """The item at `index`, 0 <= index < len(self)."""
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        if isinstance(index, slice):
+            return [self._make(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._make(index)
+
+
+class RowsView(BuiltOnDemand[SourceRow]):
     """A read-only sequence of SourceRow over a Block, built on demand."""
 
     __slots__ = ("_block",)
@@ -118,19 +150,7 @@ class RowsView(Sequence[SourceRow]):
     def __len__(self) -> int:
         return len(self._block)
 
-    @overload
-    def __getitem__(self, index: int) -> SourceRow: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[SourceRow]: ...
-
-    def __getitem__(self, index: int | slice) -> SourceRow | Sequence[SourceRow]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+    def _make(self, index: int) -> SourceRow:
         return self._block.row(index)
 
     def __iter__(self) -> Iterator[SourceRow]:

@@ -14,7 +14,8 @@ from batch_uploader.models import RowProblem, RowRef, ShipmentFields, ShipmentLi
 from batch_uploader.profiles import FIELD_LABELS
 
 GroupKey = tuple[str, str]
-_MERGED_FIELDS = tuple(f.name for f in fields(ShipmentFields) if f.name != "custom_fields")
+MERGED_FIELDS = tuple(f.name for f in fields(ShipmentFields) if f.name != "custom_fields")
+"""Shipment-level fields the rows of one request must agree on (custom fields apart)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _merge_shipment(
         return first, []
     chosen: dict[str, object] = {}
     conflicts: list[str] = []
-    for name in _MERGED_FIELDS:
+    for name in MERGED_FIELDS:
         filled = [m for m in members if name in m.given]
         if not filled:
             continue

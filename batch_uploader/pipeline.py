@@ -22,14 +22,12 @@ import httpx
 
 from batch_uploader.config import Config
 from batch_uploader.errors import InputError, NoRowsError, NothingToDo, ReportError
-from batch_uploader.grouping import group_lines
+from batch_uploader.group_columns import group_tables
 from batch_uploader.journal import Journal, token_fingerprint
 from batch_uploader.models import (
     Outcome,
-    RowProblem,
     RowRef,
     RowResult,
-    ShipmentLine,
     ShipmentRequest,
     Status,
 )
@@ -59,7 +57,7 @@ from batch_uploader.sender import (
     Sender,
     SendOptions,
 )
-from batch_uploader.validate import RowValidator
+from batch_uploader.validate_columns import CheckedTable, check_table
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_AUTH, EXIT_INTERRUPTED = 0, 1, 3, 130
 USER_AGENT = "batch-uploader/0.1 (+https://github.com/batch-uploader)"
@@ -101,7 +99,7 @@ class Prepared:
     tables: list[Table]
     results: dict[RowRef, RowResult]  # the invalid rows so far
     warnings: dict[RowRef, tuple[str, ...]]
-    requests: tuple[ShipmentRequest, ...]
+    requests: Sequence[ShipmentRequest]
 
 
 def prepare(config: Config) -> Prepared:
@@ -116,17 +114,16 @@ def prepare(config: Config) -> Prepared:
             f"one after another"
         )
         raise InputError(msg)
-    results, lines, warnings = _validate(config, tables, profiles)
-    grouped = group_lines(
-        lines,
+    grouped = group_tables(
+        _validate(config, tables, profiles),
         allow_duplicate_tracking=config.allow_duplicate_tracking,
         row_label=lambda ref: _row_label(tables, ref),
     )
-    for problem in grouped.problems:
-        results[problem.ref] = RowResult(
-            Status.INVALID, error=problem.reason, warnings=problem.warnings
-        )
-    return Prepared(tables, results, warnings, grouped.requests)
+    results = {
+        problem.ref: RowResult(Status.INVALID, error=problem.reason, warnings=problem.warnings)
+        for problem in sorted(grouped.problems, key=lambda p: p.ref)
+    }
+    return Prepared(tables, results, grouped.warnings, grouped.requests)
 
 
 def run(config: Config, observer: Observer | None = None) -> RunResult:
@@ -265,10 +262,8 @@ def _strip_result_columns(table: Table) -> Table:
 
 def _validate(
     config: Config, tables: Sequence[Table], profiles: Sequence[Profile]
-) -> tuple[dict[RowRef, RowResult], list[ShipmentLine], dict[RowRef, tuple[str, ...]]]:
-    results: dict[RowRef, RowResult] = {}
-    lines: list[ShipmentLine] = []
-    warnings: dict[RowRef, tuple[str, ...]] = {}
+) -> list[CheckedTable]:
+    checked = []
     for file_index, table in enumerate(tables):
         if table.sheet == "Summary" and table.header[:1] == ("Run",):
             msg = (
@@ -277,18 +272,8 @@ def _validate(
             )
             raise InputError(msg)
         columns = choose_columns(table.header, table.label, profiles, forced=bool(config.profile))
-        validate = RowValidator(columns, file_index, config.source_id)
-        for row in table.rows:
-            checked = validate(row.row_number, row.cells)
-            if isinstance(checked, RowProblem):
-                results[checked.ref] = RowResult(
-                    Status.INVALID, error=checked.reason, warnings=checked.warnings
-                )
-            else:
-                lines.append(checked)
-                if checked.warnings:
-                    warnings[checked.ref] = checked.warnings
-    return results, lines, warnings
+        checked.append(check_table(table, columns, file_index, config.source_id))
+    return checked
 
 
 def _row_label(tables: Sequence[Table], ref: RowRef) -> str:

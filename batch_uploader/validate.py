@@ -65,6 +65,11 @@ class RowValidator:
         columns = self.columns.columns or {n: (i,) for n, i in self.columns.fields.items()}
         object.__setattr__(self, "_columns", tuple(columns.items()))
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """Each field's name as the user's header spells it (or our default name)."""
+        return self._labels
+
     def __call__(self, row_number: int, cells: tuple[str, ...]) -> ShipmentLine | RowProblem:
         """Check one row."""
         ref = RowRef(self.file_index, row_number)
