@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -11,6 +12,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "bench" / "out"
+WITHOUT_PANDAS = REPO / "bench" / "without_pandas"
+"""A `pandas` that refuses to import: put first on PYTHONPATH for runs of our own tool."""
 """Generated inputs and run artefacts (git-ignored)."""
 INPUTS_DIR = OUT_DIR / "inputs"
 REPEATS = 3
@@ -144,3 +147,15 @@ def fmt_s(seconds: float) -> str:
 def fmt_ratio(ratio: float) -> str:
     """A ratio as the tables show it (e.g. 1.23 times)."""
     return f"{ratio:.2f}×"
+
+
+def as_installed(environment: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for running batch-uploader as a user's install has it: no pandas.
+
+    The benchmark's virtualenv holds pandas for the baselines; pyarrow would import it on its
+    first conversion and charge our runs for an import users never make.
+    """
+    env = dict(os.environ if environment is None else environment)
+    paths = [str(WITHOUT_PANDAS), *filter(None, [env.get("PYTHONPATH")])]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import cli_command
+from bench.common import as_installed, cli_command
 
 SECONDS_PER_REQUEST_BUDGET = 5.0
 """Generous upper bound per request before a hung upload is killed."""
@@ -57,7 +57,7 @@ def upload(
     began = time.perf_counter()
     done = subprocess.run(
         command,
-        env=environment,
+        env=as_installed(environment),
         capture_output=True,
         text=True,
         timeout=FIXED_BUDGET_S + SECONDS_PER_REQUEST_BUDGET * requests,
