@@ -443,9 +443,10 @@ def read_block(
                 quoted_strings_can_be_null=False,
             ),
         )
+        # One array per column; a column over 2 GiB of text cannot be one: read row by row.
+        columns = [table.column(i).combine_chunks() for i in range(fields)]
     except (pa.ArrowException, LookupError, UnicodeError, OSError):
         return None  # ragged rows, bad bytes, ...: the row-at-a-time reader says what is wrong
-    columns = [table.column(i).combine_chunks() for i in range(fields)]
     if any((pc.max(pc.utf8_length(c)).as_py() or 0) > EXCEL_CELL_CHARS for c in columns):
         return None
     keep = non_blank(columns)
