@@ -109,12 +109,15 @@ def check_table(
     def plain(index: int) -> pa.Array:
         """One column's cell text as RowValidator reads it; unusual cells make rows unsure."""
         cells = block.columns[index]
-        unplain = _unplain(cells)
-        if unplain.any():  # perhaps only padded: trim spaces and tabs, then look again
-            cells = pc.utf8_trim(cells, " \t")
-            unplain = _unplain(cells)
-            unsure_where(unplain)
-        return cells
+        unusual = np.flatnonzero(_unplain(cells))
+        if not len(unusual):
+            return cells
+        stripped, marked = _stripped(pc.take(cells, pa.array(unusual, type=pa.int64())))
+        mask = np.zeros(rows, dtype=np.bool_)
+        mask[unusual[marked]] = True
+        unsure_where(mask)
+        mask[unusual] = True
+        return pc.replace_with_mask(cells, pa.array(mask), stripped)
 
     values: dict[str, pa.Array] = {}
     filled: dict[str, BoolArray] = {}
@@ -190,8 +193,23 @@ def _np(mask: pa.Array) -> BoolArray:
     return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
+def _stripped(cells: pa.Array) -> tuple[pa.Array, BoolArray]:
+    """str.strip() of each cell (once per distinct value), and which start with ' or =.
+
+    Those are the cells RowValidator hands to parsing.clean (Excel's text markers).
+    """
+    encoded = pc.dictionary_encode(cells)
+    texts = [text.strip() for text in encoded.dictionary.to_pylist()]
+    marked = np.array([text[:1] in ("'", "=") for text in texts] or [False], dtype=np.bool_)
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    return pc.take(pa.array(texts, pa.string()), encoded.indices), marked[indices]
+
+
 def _unplain(cells: pa.Array) -> BoolArray:
-    """Filled cells that do not start and end with printable ASCII, or start with ' or =."""
+    """Filled cells that do not start and end with printable ASCII, or start with ' or =.
+
+    The others need no stripping and no cleaning: RowValidator takes them as they are.
+    """
     first, last = edge_bytes(cells)
     unplain: BoolArray = (first != 0) & (~_PLAIN_FIRST[first] | ~_PLAIN_LAST[last])
     return unplain

@@ -174,6 +174,26 @@ def test_clean_rows_take_the_bulk_lane(tmp_path: Path) -> None:
     assert [len(r.items) for r in prepared.requests] == [2] * 100
 
 
+def test_padded_and_accented_cells_take_the_bulk_lane(tmp_path: Path) -> None:
+    """Spaces around values and accents at the edges are stripped in bulk, as str.strip() does."""
+    rows = [
+        [f" PO-{n} ", "101\t", USPS, "USPS\u00a0", "", "", "SKU-1", " 2", "Caf\u00e9", "", ""]
+        for n in range(50)
+    ]
+    path = write(tmp_path / "padded.csv", rows)
+    table = pipeline._load(Config(inputs=(path,), dry_run=True), bundled_profiles())[0]
+    columns = choose_columns(table.header, table.label, bundled_profiles(), forced=False)
+    assert check_table(table, columns, 0, None).accepted.all()
+    prepared = assert_same_as_reference(Config(inputs=(path,), dry_run=True))
+    first = prepared.requests[0]
+    assert (first.po.po_number, first.shipment.carrier, first.shipment.note) == (
+        "PO-0",
+        "USPS",
+        "Caf\u00e9",
+    )
+    assert first.items[0].quantity == 2
+
+
 def test_a_group_split_between_lanes_is_one_request(tmp_path: Path) -> None:
     """Rows of one shipment, one clean and one padded with spaces, still make one request."""
     rows = [
