@@ -8,19 +8,13 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from typing import TYPE_CHECKING
 
 from batch_uploader.models import Outcome, ShipmentRequest, Status
 from batch_uploader.pipeline import Observer
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 PLAIN_INTERVAL_S = 15.0  # how often a non-terminal run says how far it got
 
@@ -83,6 +77,16 @@ class RichObserver(Observer):
     """A live progress bar with created/failed counts, rate and ETA."""
 
     def __init__(self) -> None:
+        # Imported here: cron runs and --quiet never draw a bar, and rich costs ~50 ms to load.
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
         self._console = Console(stderr=True)
         self._progress = Progress(
             TextColumn("[bold]sending"),

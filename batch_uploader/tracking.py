@@ -7,8 +7,10 @@ formats faster than any rule list; so it becomes a `Warnings` cell, not a refusa
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-import tracking_numbers
+if TYPE_CHECKING:
+    import tracking_numbers
 
 # Carrier names as clerks type them → the courier codes of the tracking-numbers package.
 _CARRIER_CODES = {
@@ -35,20 +37,25 @@ def carrier_code(carrier: str | None) -> str | None:
     return None
 
 
-def _definitions_by_courier() -> dict[str, list[tracking_numbers.TrackingNumberDefinition]]:
+@functools.cache
+def _definitions() -> dict[str, list[tracking_numbers.TrackingNumberDefinition]]:
+    """The package's formats by courier code, loaded on first use.
+
+    Most files' numbers are certified in bulk (tracking_bulk.py), so many runs never need
+    the package's hundred compiled patterns (~30 ms to load).
+    """
+    import tracking_numbers
+
     grouped: dict[str, list[tracking_numbers.TrackingNumberDefinition]] = {}
     for definition in tracking_numbers.DEFINITIONS:
         grouped.setdefault(definition.courier.code, []).append(definition)
     return grouped
 
 
-_DEFINITIONS = _definitions_by_courier()
-
-
 def _valid_for(number: str, codes: tuple[str, ...]) -> bool:
     """Whether the number passes the format and check digit of any of these couriers."""
     for code in codes:
-        for definition in _DEFINITIONS.get(code, ()):
+        for definition in _definitions().get(code, ()):
             try:
                 found = definition.test(number)
             except ValueError:
