@@ -7,8 +7,9 @@ so we use a bucket of ONE with a period of 1/rate: no two requests are ever clos
 left. Between a request's turn and the wire there is always a little work (the event loop
 waking up, the journal's write); the pacer learns the least of it over recent requests and
 starts the next turn that much earlier, so that part does not add up over hundreds of
-requests while the margin itself is kept. A 429 pushes the next slot out and widens the
-margin.
+requests while the margin itself is kept (a turn is never booked closer than 1/rate after
+the previous send, so a delay above the margin still adds up). A 429 pushes the next slot
+out and widens the margin.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ MAX_RATE_PER_S = 2.0
 # above 1/rate apart (about 0.6% of the rate). A server with more jitter answers 429 now and
 # then; each 429 widens the margin (below), so the sender learns the server it talks to.
 SAFETY_MARGIN_S = 0.003
-# Whatever the delays, never less than this above 1/rate after the previous request left.
-MIN_MARGIN_S = 0.001
 # How many recent requests the least turn-to-wire delay is taken from.
 LATENESS_WINDOW = 32
 # Each 429 widens the spacing by this much, up to MAX_EXTRA_SPACING_S: a server (or network)
@@ -74,8 +73,9 @@ class Pacer:
         now = asyncio.get_running_loop().time()
         self._lateness.append(max(0.0, now - self._turn))
         learned = self.spacing_s - self._base_spacing_s  # margin added by 429s
-        floor = now + self._limit_s + MIN_MARGIN_S + learned
-        self._not_before = max(self._not_before, floor, now + self.spacing_s - min(self._lateness))
+        floor = now + self._limit_s + learned  # never closer than 1/rate, whatever the delays
+        early = now + self.spacing_s - min(self._lateness)
+        self._not_before = max(self._not_before, floor, early)
 
     def continue_after(self, last_sent_unix: float | None) -> None:
         """Keep the spacing from a request an earlier run sent (Unix time) with this token."""

@@ -8,7 +8,7 @@ import statistics
 
 import pytest
 
-from batch_uploader.pacing import MIN_MARGIN_S, SAFETY_MARGIN_S, SPACING_STEP_ON_429_S, Pacer
+from batch_uploader.pacing import SAFETY_MARGIN_S, SPACING_STEP_ON_429_S, Pacer
 
 RATE = 2.0
 LIMIT_S = 1 / RATE
@@ -32,20 +32,21 @@ def gaps(times: list[float]) -> list[float]:
 
 
 def test_requests_are_never_closer_than_the_limit() -> None:
-    """Gaps between sends stay above 1/rate + MIN_MARGIN_S, and near 1/rate + SAFETY_MARGIN_S."""
+    """Gaps between sends stay above 1/rate, and near 1/rate + SAFETY_MARGIN_S."""
     spaced = gaps(asyncio.run(send_times(Pacer(RATE), 7)))
-    assert min(spaced) >= LIMIT_S + MIN_MARGIN_S - 1e-4
+    assert min(spaced) >= LIMIT_S
     assert statistics.mean(spaced) < LIMIT_S + SAFETY_MARGIN_S + 0.002
 
 
 def test_a_late_send_does_not_push_every_later_one_back() -> None:
-    """Each request leaves 1 ms after its slot: the schedule holds, the delays do not add up."""
-    times = asyncio.run(send_times(Pacer(RATE), 7, late_s=0.001))
-    spaced = gaps(times)
-    assert min(spaced) >= LIMIT_S + MIN_MARGIN_S - 1e-4
-    # Drift-free: six gaps take six spacings, less than six spacings plus six delays (what a
-    # pacer counting from each real send would need at the very least).
-    assert times[-1] - times[0] < 6 * (LIMIT_S + SAFETY_MARGIN_S + 0.001)
+    """Each request leaves 2 ms after its turn (the journal, say): the delays do not add up."""
+    late_s = 0.002  # below the margin, as the journal's write is
+    times = asyncio.run(send_times(Pacer(RATE), 7, late_s=late_s))
+    assert min(gaps(times)) >= LIMIT_S
+    # A pacer counting each gap from the real send would need six spacings plus six delays
+    # (at least 3.030 s); this one books each turn early by the least delay seen, so the total
+    # stays near six spacings (3.018 s). Three quarters of a delay per gap is the line.
+    assert times[-1] - times[0] < 6 * (LIMIT_S + SAFETY_MARGIN_S + 0.75 * late_s)
 
 
 def test_a_429_waits_out_retry_after_and_widens_the_margin() -> None:
@@ -63,7 +64,7 @@ def test_a_429_waits_out_retry_after_and_widens_the_margin() -> None:
 
     waited, spaced = asyncio.run(scenario())
     assert waited >= 1.0
-    assert min(spaced) >= LIMIT_S + MIN_MARGIN_S + SPACING_STEP_ON_429_S - 1e-4
+    assert min(spaced) >= LIMIT_S + SPACING_STEP_ON_429_S
 
 
 def test_rates_above_the_api_limit_are_refused() -> None:
