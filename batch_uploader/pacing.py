@@ -35,7 +35,7 @@ MAX_EXTRA_SPACING_S = 0.020
 
 
 class Pacer:
-    """Never two requests of one token closer than `spacing_s`; a 429 pauses the token."""
+    """Requests of one token `spacing_s` apart, never closer than 1/rate; a 429 pauses it."""
 
     def __init__(self, rate: float) -> None:
         if not 0 < rate <= MAX_RATE_PER_S:
