@@ -100,7 +100,7 @@ def non_blank(columns: Sequence[pa.Array]) -> BoolArray:
         if not len(undecided):
             break
         cells = column if len(undecided) == length else pc.take(column, pa.array(undecided))
-        blank = pc.match_substring_regex(cells, _BLANK_CELL).to_numpy(zero_copy_only=False)
+        blank = to_mask(pc.match_substring_regex(cells, _BLANK_CELL))
         keep[undecided[~blank]] = True
         undecided = undecided[blank]
     return keep
@@ -157,6 +157,14 @@ class RowsView(BuiltOnDemand[SourceRow]):
         return self._block.iter_rows()
 
 
+def to_mask(flags: pa.Array) -> BoolArray:
+    """An Arrow boolean array (or chunked array) as a numpy mask, null as False."""
+    mask: BoolArray = np.asarray(
+        pc.fill_null(flags, False).to_numpy(zero_copy_only=False), dtype=np.bool_
+    )
+    return mask
+
+
 def byte_lengths(strings: pa.Array) -> IntArray:
     """Each string's length in UTF-8 bytes (0 for empty or null)."""
     lengths: IntArray = np.asarray(
@@ -196,7 +204,7 @@ def nulls_where(strings: pa.Array, mask: BoolArray) -> pa.Array:
     strings = strings.cast(pa.string())
     valid = ~mask
     if strings.null_count:
-        valid &= ~np.asarray(strings.is_null().to_numpy(zero_copy_only=False), np.bool_)
+        valid &= ~to_mask(strings.is_null())
     bits = np.concatenate([np.zeros(strings.offset, np.bool_), valid])
     bitmap = pa.py_buffer(np.packbits(bits, bitorder="little").tobytes())
     _, offsets, data = strings.buffers()

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from batch_uploader.columns import BuiltOnDemand, IntArray
+from batch_uploader.columns import BuiltOnDemand, IntArray, to_mask
 from batch_uploader.grouping import MERGED_FIELDS, group_lines
 from batch_uploader.models import (
     ItemFields,
@@ -71,7 +71,7 @@ def group_tables(
     bulk = _BulkRows.concat(tables)
     group_of, first_rows = bulk.groups()
     members = _Members(group_of, len(first_rows))
-    demoted = bulk.disagreeing(group_of) | bulk.touched_by(group_of, tables)
+    demoted = bulk.disagreeing(group_of, members) | bulk.touched_by(group_of, tables)
 
     slow_lines: list[tuple[int, int, ShipmentLine]] = []  # (file, position, line)
     problems: list[RowProblem] = []
@@ -122,6 +122,12 @@ class _Members:
         self._rows = np.argsort(group_of, kind="stable")
         counts = np.bincount(group_of, minlength=groups)
         self._starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    def in_groups_of_two_or_more(self) -> IntArray:
+        """The rows of every group with several rows, group by group (a lone row agrees)."""
+        sizes = np.diff(self._starts)
+        shared: IntArray = self._rows[np.repeat(sizes > 1, sizes)]
+        return shared
 
     def of(self, group: int) -> IntArray:
         start, stop = self._starts[group], self._starts[group + 1]
@@ -209,13 +215,11 @@ class _BulkRows:
         first_rows: IntArray = self.accepted[first[by_appearance]]
         return group_of, first_rows
 
-    def disagreeing(self, group_of: IntArray) -> set[int]:
+    def disagreeing(self, group_of: IntArray, members: _Members) -> set[int]:
         """Groups where two rows fill a shipment-level field with different values."""
         if not len(self):
             return set()
-        shared = np.bincount(group_of)[group_of] > 1  # a lone row cannot disagree
-        rows = np.flatnonzero(shared)
-        order = rows[np.argsort(group_of[rows], kind="stable")]
+        order = members.in_groups_of_two_or_more()
         groups = group_of[order]
         take = pa.array(self.accepted[order], type=pa.int64())
         conflicts: set[int] = set()
@@ -246,7 +250,7 @@ class _BulkRows:
             pc.is_in(po, pa.array([k[1] for k in keys], pa.string())),
             pc.is_in(tracking, pa.array([k[2] for k in keys], pa.string())),
         )
-        hits = np.asarray(pc.fill_null(maybe, False).to_numpy(zero_copy_only=False), np.bool_)
+        hits = to_mask(maybe)
         source = self.fields["source_id"]
         group_by_row = dict(zip(self.accepted.tolist(), group_of.tolist(), strict=True))
         return {

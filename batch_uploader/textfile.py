@@ -449,11 +449,12 @@ def read_block(
         columns = [table.column(i).combine_chunks() for i in range(fields)]
     except (pa.ArrowException, LookupError, UnicodeError, OSError):
         return None  # ragged rows, bad bytes, ...: the row-at-a-time reader says what is wrong
-    if any((pc.max(pc.utf8_length(c)).as_py() or 0) > EXCEL_CELL_CHARS for c in columns):
+    longest = [pc.max(pc.utf8_length(c)).as_py() or 0 for c in columns]
+    if max(longest, default=0) > EXCEL_CELL_CHARS:
         return None
-    keep = non_blank(columns)
-    if any(pc.max(pc.utf8_length(c)).as_py() for c in columns[width:]):
+    if any(longest[width:]):
         return None  # cells beyond the header: the row-at-a-time reader widens the table
+    keep = non_blank(columns)
     row_numbers = np.arange(skip + 1, skip + 1 + len(keep), dtype=np.int64)
     block = Block(tuple(columns[:width]), row_numbers)
     return block if keep.all() else block.take(np.flatnonzero(keep))

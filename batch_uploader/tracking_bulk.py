@@ -25,6 +25,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from batch_uploader.columns import to_mask
+
 BoolArray = npt.NDArray[np.bool_]
 _Bytes = npt.NDArray[np.uint8]
 _Ints = npt.NDArray[np.int64]
@@ -245,7 +247,7 @@ class _Column:
         )
         lengths = np.diff(offsets)
         if array.null_count:
-            lengths[~_to_bool(array.is_valid())] = -1
+            lengths[~to_mask(array.is_valid())] = -1
         return _Column(array, data, offsets[:-1], lengths)
 
     def __len__(self) -> int:
@@ -268,11 +270,6 @@ class _Column:
             return rows, self.data[first : first + len(rows) * length].reshape(-1, length)
         windows = np.lib.stride_tricks.sliding_window_view(self.data, length)
         return rows, windows[self.starts[rows]]
-
-
-def _to_bool(flags: Any) -> BoolArray:
-    """An Arrow boolean array as numpy, null as False."""
-    return np.asarray(flags.fill_null(False).to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
 def _by_blocks(column: _Column, length: int, test: Callable[[_Bytes], BoolArray]) -> BoolArray:

@@ -25,6 +25,7 @@ from batch_uploader.columns import (
     byte_lengths,
     edge_bytes,
     nulls_where,
+    to_mask,
 )
 from batch_uploader.models import RowProblem, ShipmentLine
 from batch_uploader.parsing import CellError, parse_bool, parse_datetime, parse_money
@@ -86,10 +87,9 @@ class CheckedTable:
 
     def line(self, position: int) -> ShipmentLine:
         """The ShipmentLine of an accepted row, for a group that has to be explained."""
-        row = self.block.row(position)
-        verdict = self.validator(row.row_number, row.cells)
+        verdict = _one_by_one(self.validator, self.block, position)
         if not isinstance(verdict, ShipmentLine):  # a broken promise of this module
-            msg = f"row {row.row_number} was accepted in bulk but refused alone: {verdict}"
+            msg = f"row {verdict.ref.row_number} was accepted in bulk but refused alone: {verdict}"
             raise AssertionError(msg)
         return verdict
 
@@ -136,8 +136,8 @@ def check_table(
 
     if "void" in values:
         void = values["void"]
-        unsure_where(~_np(pc.string_is_ascii(void)))
-        unsure_where(_np(pc.is_in(pc.ascii_lower(void), pa.array(sorted(VOID_VALUES)))))
+        unsure_where(~to_mask(pc.string_is_ascii(void)))
+        unsure_where(to_mask(pc.is_in(pc.ascii_lower(void), pa.array(sorted(VOID_VALUES)))))
     unsure_where(filled.get("fulfillment_request_id", nowhere))  # rare: explained row by row
     for name in ("tracking_number", "po_number", "quantity"):
         unsure_where(~filled.get(name, nowhere))
@@ -168,8 +168,7 @@ def check_table(
         source = pc.fill_null(source, pa.scalar(default_source_id, pa.int64()))
     fields["source_id"] = source
     one_by_one = tuple(
-        (int(p), validator(int(block.row_numbers[p]), block.row(int(p)).cells))
-        for p in np.flatnonzero(~sure)
+        (p, _one_by_one(validator, block, p)) for p in np.flatnonzero(~sure).tolist()
     )
 
     def custom(spec: tuple[tuple[str, pa.Array], ...]) -> tuple[tuple[str, pa.Array], ...]:
@@ -188,9 +187,10 @@ def check_table(
     )
 
 
-def _np(mask: pa.Array) -> BoolArray:
-    """A boolean Arrow array as numpy, nulls as False."""
-    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=np.bool_)
+def _one_by_one(validator: RowValidator, block: Block, position: int) -> ShipmentLine | RowProblem:
+    """RowValidator's verdict on one row of the block."""
+    row = block.row(position)
+    return validator(row.row_number, row.cells)
 
 
 def _stripped(cells: pa.Array) -> tuple[pa.Array, BoolArray]:
@@ -223,23 +223,23 @@ def _damaged_or_unsure(value: pa.Array) -> BoolArray:
     """
     first, last = edge_bytes(value)
     lengths = byte_lengths(value)
-    digits = _np(pc.ascii_is_decimal(value))
+    digits = to_mask(pc.ascii_is_decimal(value))
     scientific = _DIGIT_OR_SIGN[first] & _DIGIT[last] & ~digits
     rounded = digits & (lengths >= _ROUNDED_MIN_LENGTH) & (last == ord("0"))
-    doubtful = ~_np(pc.string_is_ascii(value))
+    doubtful = ~to_mask(pc.string_is_ascii(value))
     maybe = np.flatnonzero(scientific | rounded)
     if len(maybe):
         subset = pc.take(value, pa.array(maybe, type=pa.int64()))
-        doubtful[maybe] |= _np(pc.match_substring_regex(subset, _DAMAGED))
+        doubtful[maybe] |= to_mask(pc.match_substring_regex(subset, _DAMAGED))
     return doubtful
 
 
 def _whole_numbers(value: pa.Array, given: BoolArray) -> tuple[pa.Array, BoolArray]:
     """Plain whole numbers ≥ 1 as int64 (null when blank), and the filled cells that are not."""
     lengths = byte_lengths(value)
-    plain = _np(pc.ascii_is_decimal(value)) & (lengths <= _MAX_PLAIN_DIGITS)
+    plain = to_mask(pc.ascii_is_decimal(value)) & (lengths <= _MAX_PLAIN_DIGITS)
     number = pc.cast(nulls_where(value, ~plain), pa.int64())
-    usable = plain & _np(pc.greater_equal(number, 1))
+    usable = plain & to_mask(pc.greater_equal(number, 1))
     return nulls_where_int(number, ~usable), given & ~usable
 
 
