@@ -1,15 +1,27 @@
 """Request spacing per token: the API allows 2 requests per second, and we never exceed it.
 
-`AsyncLimiter(2, 1)` lets 3 requests into one second (its bucket starts full and holds two),
-so we use a bucket of ONE with a period of 1/rate: no two requests are ever closer than
-1/rate, which is what a strict server measures. On top of it, each request leaves
-`spacing_s` (1/rate plus a small margin for arrival jitter) after the previous one really
-left. Between a request's turn and the wire there is always a little work (the event loop
-waking up, the journal's write); the pacer learns the least of it over recent requests and
-starts the next turn that much earlier, so that part does not add up over hundreds of
-requests while the margin itself is kept (a turn is never booked closer than 1/rate after
-the previous send, so a delay above the margin still adds up). A 429 pushes the next slot
-out and widens the margin.
+Each request leaves `spacing_s` (1/rate plus a small margin for arrival jitter) after the
+previous one really left, and never closer than 1/rate. The sender tells the pacer twice:
+`leaving()` just before a request is written (nothing else of this token may leave within
+1/rate, even if the write fails) and `sent()` once its bytes are on the wire, which books the
+next turn from that moment: the write itself waits for the event loop, 0.5-4 ms that vary
+from request to request, and a booking made before it would let the server see gaps shorter
+than the ones we planned. `wait_turn()` re-reads the booking after every wait, so two waiting
+requests never leave together. An `AsyncLimiter` with a bucket of ONE hands out the turns one
+at a time (`AsyncLimiter(2, 1)` would let 3 requests into one second: its bucket starts full
+and holds two); its period is a little under 1/rate so that its own wake-up never makes a
+turn late: the booking decides the exact moment.
+
+Two things would make each gap a little longer than `spacing_s`, and over 300 requests that
+adds up to a third of a second:
+- the event loop wakes a sleeper 0.3-4 ms late (its selector counts whole milliseconds), so
+  the last few milliseconds before a turn are slept with `time.sleep`, which wakes within
+  about 0.1 ms (the loop is blocked for at most `PRECISE_WAKE_S` per request);
+- between a turn and the wire there is a little work (the journal's write, then the write
+  itself): the pacer learns the least of it over recent requests and books the next turn
+  that much earlier, while the margin itself is kept (a turn is never booked closer than
+  1/rate after the previous request left).
+A 429 pushes the next turn out and widens the margin.
 """
 
 from __future__ import annotations
@@ -28,6 +40,12 @@ MAX_RATE_PER_S = 2.0
 SAFETY_MARGIN_S = 0.003
 # How many recent requests the least turn-to-wire delay is taken from.
 LATENESS_WINDOW = 32
+# The last this-many seconds before a turn are slept with time.sleep (blocking the event
+# loop), which wakes within ~0.1 ms; the loop's own timers wake 0.3-4 ms late.
+PRECISE_WAKE_S = 0.002
+# The limiter's period is this much under 1/rate: its wake-up (as late as the loop's timers)
+# must not delay a turn; the booking in `sent()` keeps every gap at or above 1/rate.
+LIMITER_LEAD_S = 0.010
 # Each 429 widens the spacing by this much, up to MAX_EXTRA_SPACING_S: a server (or network)
 # with more jitter than the margin teaches the sender to keep further away from the limit.
 SPACING_STEP_ON_429_S = 0.002
@@ -44,7 +62,7 @@ class Pacer:
         self._limit_s = 1.0 / rate
         self._base_spacing_s = self._limit_s + SAFETY_MARGIN_S
         self.spacing_s = self._base_spacing_s
-        self._limiter = AsyncLimiter(1, self._limit_s)
+        self._limiter = AsyncLimiter(1, self._limit_s - LIMITER_LEAD_S)
         self._not_before = 0.0
         self._turn = 0.0
         self._lateness: collections.deque[float] = collections.deque(maxlen=LATENESS_WINDOW)
@@ -52,23 +70,38 @@ class Pacer:
     async def wait_turn(self) -> None:
         """Return when the next request of this token may leave.
 
-        The limiter hands out slots no closer than 1/rate; a slot's holder then also waits
-        for `_not_before` (a spacing after the previous request left, or the end of a 429's
-        Retry-After). The caller must call `sent()` without awaiting in between, so no two
-        holders can leave together.
+        The limiter hands out turns one at a time (one per ~1/rate); a turn's holder then
+        waits for `_not_before` (a spacing after the previous request left, or the end of a
+        429's Retry-After), re-reading it after every wait. The caller must call `leaving()`
+        without awaiting in between, so no two holders can leave together, and `sent()` once
+        the request is on the wire (milliseconds later, well within the limiter's period).
         """
         loop = asyncio.get_running_loop()
         await self._limiter.acquire()
-        while (delay := self._not_before - loop.time()) > 0:
-            await asyncio.sleep(delay)
+        while (delay := self._not_before - loop.time()) > PRECISE_WAKE_S:
+            await asyncio.sleep(delay - PRECISE_WAKE_S)
+        if delay > 0:
+            time.sleep(delay)  # nothing else can run meanwhile, so the booking stands
         self._turn = loop.time()
 
-    def sent(self) -> None:
-        """The request is leaving now: the next one leaves a full spacing from this moment.
+    def leaving(self) -> None:
+        """The request is about to be written: nothing of this token leaves within 1/rate.
 
-        Its turn is booked early by the least delay recent requests had between their turn
-        and `sent()`; a request delayed at least that much (nearly all) still leaves a full
-        `spacing_s` after this one, and the delay every request has is not added to each gap.
+        This holds even if the write fails half-way and `sent()` never comes.
+        """
+        now = asyncio.get_running_loop().time()
+        learned = self.spacing_s - self._base_spacing_s  # margin added by 429s
+        self._not_before = max(self._not_before, now + self._limit_s + learned)
+
+    def sent(self) -> None:
+        """The request is on the wire: the next one leaves a full spacing from this moment.
+
+        Booking from the moment the bytes were written (not from the turn) makes 1/rate a
+        floor between the requests' real departures: the write itself waits for the event
+        loop, 0.5-4 ms that vary from request to request. The turn is booked early by the
+        least delay recent requests had between their turn and the wire; a request delayed
+        at least that much (nearly all) still leaves a full `spacing_s` after this one, and
+        the delay every request has is not added to each gap.
         """
         now = asyncio.get_running_loop().time()
         self._lateness.append(max(0.0, now - self._turn))

@@ -226,16 +226,20 @@ class Sender:
                 """Pace and journal at the last moment: when the request line is about to leave.
 
                 Pacing here, after the connection is open, keeps connection set-up time out of
-                the gaps the server measures; the intent is committed just before the bytes go.
+                the gaps the server measures; the intent is committed just before the bytes go,
+                and the next turn is booked from when they went.
                 """
                 nonlocal sent, started
+                if event.endswith("send_request_headers.complete"):
+                    lane.pacer.sent()
+                    return
                 if not event.endswith("send_request_headers.started"):
                     return
                 await lane.pacer.wait_turn()
                 if self.stopping.is_set():
                     raise _Stop
                 self._journal.record_intent(key, request, self._run_id, lane.fingerprint)
-                lane.pacer.sent()
+                lane.pacer.leaving()
                 started = time.monotonic()
                 self._count_sent(started)
                 sent = True

@@ -49,6 +49,57 @@ def test_a_late_send_does_not_push_every_later_one_back() -> None:
     assert times[-1] - times[0] < 6 * (LIMIT_S + SAFETY_MARGIN_S + 0.75 * late_s)
 
 
+def test_turns_come_on_time_not_when_the_event_loop_wakes() -> None:
+    """The loop's timers wake 0.3-4 ms late; the pacer's turns come within a fraction of that.
+
+    Nothing happens between turn and send here, so each gap should be the spacing itself
+    (1/rate + margin); a pacer that left the last stretch to the loop's timer would be about
+    a millisecond over on a typical gap.
+    """
+    spaced = gaps(asyncio.run(send_times(Pacer(RATE), 9)))
+    assert min(spaced) >= LIMIT_S + SAFETY_MARGIN_S - 0.0005
+    assert statistics.median(spaced) < LIMIT_S + SAFETY_MARGIN_S + 0.0007
+
+
+def test_the_next_turn_is_booked_from_when_the_bytes_left() -> None:
+    """A write that takes a few ms (the loop was busy) never shortens the next gap on the wire.
+
+    `leaving()` comes before the write, `sent()` after it; the gap between two requests'
+    real departures (at most their `sent()`) stays at least 1/rate whatever the writes took.
+    """
+
+    async def scenario() -> list[float]:
+        pacer = Pacer(RATE)
+        loop = asyncio.get_running_loop()
+        wire = []
+        for write_s in (0.006, 0.0, 0.006, 0.0, 0.006, 0.0):
+            await pacer.wait_turn()
+            pacer.leaving()
+            turn = loop.time()
+            await asyncio.sleep(write_s)  # the bytes go out somewhere in here
+            pacer.sent()
+            wire.append((turn, loop.time()))
+        # worst case: a request left right at its turn, the one before at the end of its write
+        return [later[0] - earlier[1] for earlier, later in itertools.pairwise(wire)]
+
+    assert min(asyncio.run(scenario())) >= LIMIT_S
+
+
+def test_a_write_that_never_finishes_still_holds_the_next_turn() -> None:
+    """After `leaving()` without `sent()` (the connection broke mid-write) the next waits 1/rate."""
+
+    async def scenario() -> float:
+        pacer = Pacer(RATE)
+        loop = asyncio.get_running_loop()
+        await pacer.wait_turn()
+        pacer.leaving()
+        left = loop.time()
+        await pacer.wait_turn()
+        return loop.time() - left
+
+    assert asyncio.run(scenario()) >= LIMIT_S
+
+
 def test_a_429_waits_out_retry_after_and_widens_the_margin() -> None:
     """After a 429 the next request waits Retry-After, and later gaps are wider."""
 
