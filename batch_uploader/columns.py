@@ -19,6 +19,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from batch_uploader.models import SourceRow
+
 T = TypeVar("T")
 ITER_CHUNK_ROWS = 65_536
 """Rows turned into Python tuples at a time while iterating (bounds the memory of a pass)."""
@@ -33,14 +35,6 @@ _BLANK_CELL = f"^[{_PY_SPACE}]*$"
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRow:
-    """One non-blank data row: its row number as a spreadsheet shows it, and its cells."""
-
-    row_number: int
-    cells: tuple[str, ...]
 
 
 @dataclass(frozen=True)

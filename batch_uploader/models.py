@@ -20,6 +20,14 @@ class Status(enum.StrEnum):
     NOT_SENT = "not sent"
 
 
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One non-blank data row: its row number as a spreadsheet shows it, and its cells."""
+
+    row_number: int
+    cells: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class RowRef:
     """One input row: which input file (0-based, command-line order) and its row number."""

@@ -20,9 +20,9 @@ from typing import Any, TextIO
 
 import httpx
 
+from batch_uploader.check_and_group import check_and_group
 from batch_uploader.config import Config
 from batch_uploader.errors import InputError, NoRowsError, NothingToDo, ReportError
-from batch_uploader.group_columns import group_tables
 from batch_uploader.journal import Journal, token_fingerprint
 from batch_uploader.models import (
     Outcome,
@@ -33,6 +33,7 @@ from batch_uploader.models import (
 )
 from batch_uploader.pacing import Pacer
 from batch_uploader.profiles import (
+    ColumnMap,
     Profile,
     bundled_profiles,
     choose_columns,
@@ -57,7 +58,6 @@ from batch_uploader.sender import (
     Sender,
     SendOptions,
 )
-from batch_uploader.validate_columns import CheckedTable, check_table
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_AUTH, EXIT_INTERRUPTED = 0, 1, 3, 130
 USER_AGENT = "batch-uploader/0.1 (+https://github.com/batch-uploader)"
@@ -102,8 +102,12 @@ class Prepared:
     requests: Sequence[ShipmentRequest]
 
 
-def prepare(config: Config) -> Prepared:
-    """Read → map → validate → group; nothing is sent (the dry run and the benchmark use it)."""
+def prepare(config: Config, *, in_bulk: bool | None = None) -> Prepared:
+    """Read → map → validate → group; nothing is sent (the dry run and the benchmark use it).
+
+    `in_bulk` forces one road of `check_and_group` (tests compare them); by default the
+    number of rows decides.
+    """
     profiles = [resolve_profile(config.profile)] if config.profile else bundled_profiles()
     tables = _load(config, profiles)
     total = sum(len(t.rows) for t in tables)
@@ -114,16 +118,15 @@ def prepare(config: Config) -> Prepared:
             f"one after another"
         )
         raise InputError(msg)
-    grouped = group_tables(
-        _validate(config, tables, profiles),
+    checked = check_and_group(
+        tables,
+        _column_maps(config, tables, profiles),
+        default_source_id=config.source_id,
         allow_duplicate_tracking=config.allow_duplicate_tracking,
         row_label=lambda ref: _row_label(tables, ref),
+        in_bulk=in_bulk,
     )
-    results = {
-        problem.ref: RowResult(Status.INVALID, error=problem.reason, warnings=problem.warnings)
-        for problem in sorted(grouped.problems, key=lambda p: p.ref)
-    }
-    return Prepared(tables, results, grouped.warnings, grouped.requests)
+    return Prepared(tables, checked.refused, checked.warnings, checked.requests)
 
 
 def run(config: Config, observer: Observer | None = None) -> RunResult:
@@ -260,20 +263,21 @@ def _strip_result_columns(table: Table) -> Table:
     return replace(table, header=table.header[:keep], rows=rows)
 
 
-def _validate(
+def _column_maps(
     config: Config, tables: Sequence[Table], profiles: Sequence[Profile]
-) -> list[CheckedTable]:
-    checked = []
-    for file_index, table in enumerate(tables):
+) -> list[ColumnMap]:
+    """Which column holds which field, per table; a results workbook is pointed to `retry`."""
+    maps = []
+    for table in tables:
         if table.sheet == "Summary" and table.header[:1] == ("Run",):
             msg = (
                 f"{table.label}: this is a results workbook; to send its failed rows again use "
                 f"`batch-uploader retry {table.path.name}` (or upload it with --sheet Failed)"
             )
             raise InputError(msg)
-        columns = choose_columns(table.header, table.label, profiles, forced=bool(config.profile))
-        checked.append(check_table(table, columns, file_index, config.source_id))
-    return checked
+        forced = bool(config.profile)
+        maps.append(choose_columns(table.header, table.label, profiles, forced=forced))
+    return maps
 
 
 def _row_label(tables: Sequence[Table], ref: RowRef) -> str:

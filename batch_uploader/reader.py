@@ -20,10 +20,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from batch_uploader import excelfile, textfile
-from batch_uploader.columns import Block, RowsView, SourceRow, block_from_rows
 from batch_uploader.errors import InputError, NoRowsError
+from batch_uploader.models import SourceRow
+
+if TYPE_CHECKING:
+    from batch_uploader.columns import Block
 
 __all__ = ["SourceRow", "Table", "read_table"]
 
@@ -36,6 +40,9 @@ HEADER_SCAN_ROWS = 20
 """Non-blank rows at the top searched for the header row."""
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm"})
 OLD_EXCEL_SUFFIXES = frozenset({".xls", ".xlt"})
+ARROW_MIN_BYTES = 1024 * 1024
+"""Text files from this size up are parsed by Arrow (csv_block.py) when they are regular;
+smaller ones are read one record at a time: importing Arrow (~0.2 s) costs more than that."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ class Table:
     @cached_property
     def block(self) -> Block:
         """The rows column by column, as bulk validation reads them."""
+        from batch_uploader.columns import RowsView, block_from_rows  # only for bulk checks
+
         if isinstance(self.rows, RowsView):
             return self.rows.block
         return block_from_rows(self.rows, len(self.header))
@@ -125,12 +134,15 @@ def _read(
     text = textfile.open_text(path, head, encoding=encoding, header_score=header_score)
 
     def bulk(header_row: int, fields: int, width: int) -> Block | None:
-        return textfile.read_block(
+        from batch_uploader.csv_block import read_block  # imports Arrow: big files only
+
+        return read_block(
             path, text.encoding, text.delimiter, skip=header_row, fields=fields, width=width
         )
 
+    big = path.stat().st_size >= ARROW_MIN_BYTES
     header_row, header, rows = _assemble(
-        path.name, "file", text.records, header_score, 1, bulk=bulk
+        path.name, "file", text.records, header_score, 1, bulk=bulk if big else None
     )
     return Table(path, None, header, header_row, rows, text.encoding, text.delimiter)
 
@@ -218,6 +230,8 @@ def _assemble(
                     "add the shipments under the header row and save again."
                 )
                 raise NoRowsError(msg)
+            from batch_uploader.columns import RowsView
+
             return header_row, _header_names(header_cells, width, first_column), RowsView(block)
     rows: list[SourceRow] = []
     widened = False

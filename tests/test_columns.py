@@ -1,4 +1,4 @@
-"""columns.py + textfile.read_block: the column form of a table holds exactly the rows read.
+"""columns.py + csv_block.read_block: the column form of a table holds exactly the rows read.
 
 The bulk CSV reader (Arrow) is a faster road to the rows the csv module reads; these tests
 compare the two on the checked-in fixtures and on random files full of quotes, line breaks
@@ -14,10 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from batch_uploader import reader, textfile
+from batch_uploader import csv_block, reader
 from batch_uploader.columns import (
     RowsView,
-    SourceRow,
     block_from_rows,
     byte_lengths,
     edge_bytes,
@@ -25,6 +24,7 @@ from batch_uploader.columns import (
     nulls_where,
 )
 from batch_uploader.errors import InputError
+from batch_uploader.models import SourceRow
 from batch_uploader.profiles import bundled_profiles, header_score
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -41,8 +41,10 @@ def read_both(
     results = []
     used = False
     for bulk in (True, False):
-        if not bulk:
-            monkeypatch.setattr(textfile, "read_block", lambda *a, **k: None)
+        if bulk:
+            monkeypatch.setattr(reader, "ARROW_MIN_BYTES", 0)  # Arrow for any size
+        else:
+            monkeypatch.setattr(csv_block, "read_block", lambda *a, **k: None)
         try:
             table = reader.read_table(path, header_score=score)
             rows = [(r.row_number, r.cells) for r in table.rows]
@@ -95,17 +97,35 @@ def test_random_files_read_the_same_in_bulk(
     assert used >= 10  # regular files really took the bulk road
 
 
-def test_a_clean_export_is_read_in_bulk(tmp_path: Path) -> None:
-    """A rectangular CSV is read by Arrow; blank rows are dropped and numbered around."""
+def test_a_big_clean_export_is_read_in_bulk(tmp_path: Path) -> None:
+    """A rectangular CSV of 1 MiB or more is read by Arrow; blank rows are dropped."""
     path = tmp_path / "clean.csv"
-    path.write_text("PO Number,Quantity\nPO-1,1\n,\n\nPO-2,2\n", encoding="utf-8")
+    body = "".join(f"PO-{n},1\n" for n in range(3, 200_000))
+    path.write_text(f"PO Number,Quantity\nPO-1,1\n,\n\n{body}", encoding="utf-8")
+    assert path.stat().st_size >= reader.ARROW_MIN_BYTES
     table = reader.read_table(path)
     assert isinstance(table.rows, RowsView)
+    assert len(table.rows) == 1 + len(range(3, 200_000))
+    assert [(r.row_number, r.cells) for r in table.rows[:2]] == [
+        (2, ("PO-1", "1")),
+        (5, ("PO-3", "1")),
+    ]
+
+
+def test_a_small_export_is_read_row_by_row(tmp_path: Path) -> None:
+    """Under ARROW_MIN_BYTES the csv module reads the file (importing Arrow would cost more)."""
+    path = tmp_path / "small.csv"
+    path.write_text("PO Number,Quantity\nPO-1,1\n,\n\nPO-2,2\n", encoding="utf-8")
+    table = reader.read_table(path)
+    assert not isinstance(table.rows, RowsView)
     assert [(r.row_number, r.cells) for r in table.rows] == [(2, ("PO-1", "1")), (5, ("PO-2", "2"))]
 
 
-def test_a_cell_beyond_the_header_falls_back_and_widens(tmp_path: Path) -> None:
+def test_a_cell_beyond_the_header_falls_back_and_widens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Data past the last named column: the row-at-a-time reader widens the table."""
+    monkeypatch.setattr(reader, "ARROW_MIN_BYTES", 0)  # Arrow would read it, were it regular
     path = tmp_path / "wide.csv"
     path.write_text("PO Number,Quantity,\nPO-1,1,extra\n", encoding="utf-8")
     table = reader.read_table(path)

@@ -1,5 +1,7 @@
 """validate_columns.py + group_columns.py: the bulk lane agrees with RowValidator + group_lines.
 
+Both are roads of check_and_group.py; `pipeline.prepare(config, in_bulk=...)` picks one.
+
 The bulk lane is only a faster road to the same verdicts, so every test here compares it
 with the row-at-a-time reference (RowValidator, then grouping.group_lines) on real files, and
 checks that clean rows really take the bulk road (else agreement would prove nothing).
@@ -19,11 +21,8 @@ import pytest
 from batch_uploader import pipeline
 from batch_uploader.config import Config
 from batch_uploader.errors import UploaderError
-from batch_uploader.grouping import group_lines
-from batch_uploader.models import RowProblem, RowRef, RowResult, ShipmentRequest, Status
 from batch_uploader.parsing import CellError, parse_datetime
 from batch_uploader.profiles import bundled_profiles, choose_columns
-from batch_uploader.validate import RowValidator
 from batch_uploader.validate_columns import _datetimes_in_bulk, check_table
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -61,44 +60,18 @@ CELLS: dict[str, tuple[str, ...]] = {
 }
 
 
-def reference(config: Config) -> tuple[dict[RowRef, RowResult], dict, list[ShipmentRequest]]:
-    """The row-at-a-time verdicts, as prepare() gave them before the bulk lane existed."""
-    profiles = bundled_profiles()
-    tables = pipeline._load(config, profiles)
-    results: dict[RowRef, RowResult] = {}
-    warnings: dict[RowRef, tuple[str, ...]] = {}
-    lines = []
-    for file_index, table in enumerate(tables):
-        columns = choose_columns(table.header, table.label, profiles, forced=False)
-        validate = RowValidator(columns, file_index, config.source_id)
-        for row in table.rows:
-            verdict = validate(row.row_number, row.cells)
-            if isinstance(verdict, RowProblem):
-                results[verdict.ref] = RowResult(
-                    Status.INVALID, error=verdict.reason, warnings=verdict.warnings
-                )
-            else:
-                lines.append(verdict)
-                if verdict.warnings:
-                    warnings[verdict.ref] = verdict.warnings
-    grouped = group_lines(
-        lines,
-        allow_duplicate_tracking=config.allow_duplicate_tracking,
-        row_label=lambda ref: pipeline._row_label(tables, ref),
-    )
-    for problem in grouped.problems:
-        results[problem.ref] = RowResult(
-            Status.INVALID, error=problem.reason, warnings=problem.warnings
-        )
-    return results, warnings, list(grouped.requests)
+def reference(config: Config) -> pipeline.Prepared:
+    """The row-at-a-time verdicts: RowValidator, then grouping.group_lines."""
+    return pipeline.prepare(config, in_bulk=False)
 
 
 def assert_same_as_reference(config: Config) -> pipeline.Prepared:
-    prepared = pipeline.prepare(config)
-    results, warnings, requests = reference(config)
-    assert dict(prepared.results) == results
-    assert dict(prepared.warnings) == warnings
-    assert list(prepared.requests) == requests
+    prepared = pipeline.prepare(config, in_bulk=True)
+    expected = reference(config)
+    assert prepared.results == expected.results
+    assert list(prepared.results) == list(expected.results)  # row order, as the workbook
+    assert dict(prepared.warnings) == expected.warnings
+    assert list(prepared.requests) == list(expected.requests)
     return prepared
 
 
