@@ -11,6 +11,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from batch_uploader.errors import ConfigError, InputError
@@ -59,6 +60,15 @@ class Profile:
     aliases: dict[str, tuple[str, ...]]  # field -> header names as written in the profile
     path: Path | None = None
 
+    @cached_property
+    def _wanted(self) -> dict[str, tuple[str, int]]:
+        """Normalized alias → (field, rank); built once (the header scan asks ~100 times)."""
+        return {
+            normalize_header(alias): (field, rank)
+            for field, names in self.aliases.items()
+            for rank, alias in reversed(list(enumerate(names)))  # first alias wins a clash
+        }
+
     def match(self, header: Sequence[str]) -> ColumnMap:
         """Map each field to the header columns its aliases name, in the profile's order.
 
@@ -66,11 +76,7 @@ class Profile:
         first alias listed is preferred, and a row whose preferred cell is blank falls
         back to the next.
         """
-        wanted = {
-            normalize_header(alias): (field, rank)
-            for field, names in self.aliases.items()
-            for rank, alias in reversed(list(enumerate(names)))  # first alias wins a clash
-        }
+        wanted = self._wanted
         found: dict[str, list[tuple[int, int]]] = {}
         shipment_custom: list[tuple[str, int]] = []
         item_custom: list[tuple[str, int]] = []
