@@ -48,6 +48,7 @@ from batch_uploader.report import (
     RESULT_COLUMNS,
     RunSummary,
     input_labels,
+    load_writer,
     write_workbook,
 )
 from batch_uploader.sender import (
@@ -62,6 +63,8 @@ from batch_uploader.sender import (
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_AUTH, EXIT_INTERRUPTED = 0, 1, 3, 130
 USER_AGENT = "batch-uploader/0.1 (+https://github.com/batch-uploader)"
+WRITER_LOAD_AFTER_S = 0.25
+"""When, into sending, the workbook writer is imported (the event loop is idle then)."""
 
 
 class Observer:
@@ -398,6 +401,8 @@ async def _send_async(
         observer.sending(len(requests))
         with _stop_on_signals(sender.stop):
             loop = asyncio.get_running_loop()
+            # Between the first request and the second (0.5 s later), not after the last.
+            loop.call_later(WRITER_LOAD_AFTER_S, load_writer)
             began = loop.time()
             try:
                 report.outcomes = await sender.send_all(requests)
