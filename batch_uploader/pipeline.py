@@ -79,6 +79,9 @@ class Observer:
     def outcome(self, request: ShipmentRequest, outcome: Outcome) -> None:
         """One request finished."""
 
+    def attempt(self, attempt: Attempt) -> None:
+        """One HTTP exchange finished (a retry is one more); it left `elapsed_ms` before `at`."""
+
     def finished(self) -> None:
         """Sending is over."""
 
@@ -394,7 +397,7 @@ async def _send_async(
             run_id=run_id,
             options=options,
             on_outcome=observer.outcome,
-            on_attempt=lambda attempt: _log_attempt(log, attempt),
+            on_attempt=lambda attempt: _attempted(log, observer, attempt),
         )
         for lane in router.lanes:
             lane.pacer.continue_after(journal.last_sent(lane.fingerprint))
@@ -480,6 +483,11 @@ class _Router:
             msg = f"no token for {request.label}"
             raise AssertionError(msg)  # prevented by _has_token()
         return lane
+
+
+def _attempted(log: TextIO, observer: Observer, attempt: Attempt) -> None:
+    _log_attempt(log, attempt)
+    observer.attempt(attempt)
 
 
 def _log_attempt(log: TextIO, attempt: Attempt) -> None:

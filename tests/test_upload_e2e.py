@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,25 @@ from tests.conftest import EXAMPLE, sandbox_env, sandbox_process, write_csv
 def _example_rows() -> list[dict[str, str]]:
     with EXAMPLE.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def test_progress_under_cron_is_plain_lines_at_the_requests_rate(sandbox: Sandbox, cli_run) -> None:
+    """Not a terminal: plain lines on stderr; the rate shown is what the API limit counts.
+
+    11 shipments finish in about 5.3 s, so "finished per second since the start" would read
+    2.1/s, above the 2/s we promise; the line shows requests per second between the first
+    and the last to leave.
+    """
+    run = cli_run("upload", str(EXAMPLE), env=sandbox_env(sandbox))
+    assert run.code == 0, run.stderr
+    lines = run.stderr.splitlines()
+    assert "loaded 12 rows: 11 shipments to send, 0 rows invalid" in lines
+    final = [line for line in lines if line.startswith("11/11 shipments: 11 created, 0 skipped")]
+    assert final, lines
+    shown = re.search(r"; ([0-9.]+) requests/s", final[-1])
+    assert shown, final[-1]
+    assert 1.5 <= float(shown.group(1)) <= 2.0  # a 429 (1 s wait) would pull it to ~1.8
+    assert "\x1b" not in run.stderr  # no terminal escapes in a cron mail
 
 
 def test_example_file_creates_every_row_once(sandbox: Sandbox, cli_run) -> None:
