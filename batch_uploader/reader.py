@@ -112,7 +112,7 @@ def _gc_paused() -> Iterator[None]:
 def _read(
     path: Path, sheet: str | None, encoding: str | None, header_score: HeaderScore | None
 ) -> Table:
-    head = _read_head(path)
+    head, size = _read_head(path)
     suffix = path.suffix.lower()
     if head.startswith(excelfile.CFB_MAGIC):
         excelfile.refuse_cfb(path)
@@ -140,15 +140,19 @@ def _read(
             path, text.encoding, text.delimiter, skip=header_row, fields=fields, width=width
         )
 
-    big = path.stat().st_size >= ARROW_MIN_BYTES
     header_row, header, rows = _assemble(
-        path.name, "file", text.records, header_score, 1, bulk=bulk if big else None
+        path.name,
+        "file",
+        text.records,
+        header_score,
+        1,
+        bulk=bulk if size >= ARROW_MIN_BYTES else None,
     )
     return Table(path, None, header, header_row, rows, text.encoding, text.delimiter)
 
 
-def _read_head(path: Path) -> bytes:
-    """The first bytes of a readable, non-empty regular file."""
+def _read_head(path: Path) -> tuple[bytes, int]:
+    """The first bytes of a readable, non-empty regular file, and its size in bytes."""
     name = path.name or str(path)
     try:
         info = path.stat()
@@ -178,7 +182,7 @@ def _read_head(path: Path) -> bytes:
             "and at least one row of data."
         )
         raise InputError(msg)
-    return head
+    return head, info.st_size
 
 
 def _refuse_fake_workbook(path: Path, head: bytes) -> None:
