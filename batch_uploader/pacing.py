@@ -84,14 +84,18 @@ class Pacer:
             time.sleep(delay)  # nothing else can run meanwhile, so the booking stands
         self._turn = loop.time()
 
+    @property
+    def _least_gap_s(self) -> float:
+        """1/rate plus what 429s added to the margin: the closest two departures may come."""
+        return self.spacing_s - SAFETY_MARGIN_S
+
     def leaving(self) -> None:
         """The request is about to be written: nothing of this token leaves within 1/rate.
 
         This holds even if the write fails half-way and `sent()` never comes.
         """
         now = asyncio.get_running_loop().time()
-        learned = self.spacing_s - self._base_spacing_s  # margin added by 429s
-        self._not_before = max(self._not_before, now + self._limit_s + learned)
+        self._not_before = max(self._not_before, now + self._least_gap_s)
 
     def sent(self) -> None:
         """The request is on the wire: the next one leaves a full spacing from this moment.
@@ -105,8 +109,7 @@ class Pacer:
         """
         now = asyncio.get_running_loop().time()
         self._lateness.append(max(0.0, now - self._turn))
-        learned = self.spacing_s - self._base_spacing_s  # margin added by 429s
-        floor = now + self._limit_s + learned  # never closer than 1/rate, whatever the delays
+        floor = now + self._least_gap_s  # never closer than that, whatever the delays
         early = now + self.spacing_s - min(self._lateness)
         self._not_before = max(self._not_before, floor, early)
 
