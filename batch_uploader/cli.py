@@ -6,7 +6,6 @@ A failure is one line on stderr (a traceback only with --verbose), never the tok
 
 from __future__ import annotations
 
-import gc
 import json
 import shutil
 import signal
@@ -22,19 +21,26 @@ from batch_uploader import __version__
 from batch_uploader.config import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
+    DEFAULT_REPORT_DIR,
     TOKEN_ENV,
     Config,
     default_journal_path,
     load_tokens_file,
 )
-from batch_uploader.errors import NothingToDo, UploaderError
+from batch_uploader.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    NothingToDo,
+    UploaderError,
+)
+from batch_uploader.pacing import MAX_RATE_PER_S
 from batch_uploader.paths import templates_dir
 from batch_uploader.pipeline import RunResult, run
 from batch_uploader.profiles import FIELD_LABELS, bundled_profiles
 from batch_uploader.progress import make_observer
+from batch_uploader.sender import DEFAULT_MAX_ATTEMPTS
 
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -84,9 +90,9 @@ def _send_options(command: F) -> F:
         click.option(
             "--rate",
             type=float,
-            default=2.0,
+            default=MAX_RATE_PER_S,
             show_default=True,
-            help=("Max requests per second per token; never above 2."),
+            help=f"Max requests per second per token; never above {MAX_RATE_PER_S:g}.",
         ),
         click.option(
             "--dry-run",
@@ -96,7 +102,7 @@ def _send_options(command: F) -> F:
         click.option(
             "--report-dir",
             type=click.Path(file_okay=False, path_type=Path),
-            default=Path("reports"),
+            default=DEFAULT_REPORT_DIR,
             show_default=True,
             help="Where reports go.",
         ),
@@ -133,7 +139,7 @@ def _send_options(command: F) -> F:
         click.option(
             "--max-attempts",
             type=click.IntRange(min=1),
-            default=5,
+            default=DEFAULT_MAX_ATTEMPTS,
             show_default=True,
             help="Tries per shipment on timeouts and 5xx before reporting it failed.",
         ),
@@ -317,7 +323,9 @@ def sandbox(
         low, _, high = latency.partition("-")
         latency_s = (float(low), float(high or low))
     except ValueError:
-        _fail(f"--latency {latency!r}: give seconds like 0.5 or a range like 0.3-1.2", 2)
+        _fail(
+            f"--latency {latency!r}: give seconds like 0.5 or a range like 0.3-1.2", EXIT_BAD_INPUT
+        )
     options = SandboxOptions(
         seed_path=seed_path,
         limiter=limiter,  # type: ignore[arg-type]
@@ -387,7 +395,7 @@ def _run_command(
         result = run(config, observer)
     except NothingToDo as exc:
         click.echo(json.dumps({"exit_code": 0, "message": str(exc)}) if json_output else str(exc))
-        sys.exit(0)
+        sys.exit(EXIT_OK)
     except UploaderError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
@@ -399,7 +407,10 @@ def _run_command(
     except Exception as exc:  # a bug of ours: say so plainly, traceback only when asked
         if verbose:
             traceback.print_exc()
-        _fail(f"internal error ({type(exc).__name__}: {exc}); run again with --verbose", 2)
+        _fail(
+            f"internal error ({type(exc).__name__}: {exc}); run again with --verbose",
+            EXIT_BAD_INPUT,
+        )
     _print_result(result, json_output=json_output)
     if result.message:
         click.echo(f"batch-uploader: error: {result.message}", err=True)
@@ -449,10 +460,6 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    # Everything the imports built lives until the process exits: moved out of the cyclic
-    # collector's sight, it is not scanned again by collections between two requests, nor
-    # at exit (measured: exit 0.13 s → 0.02 s).
-    gc.freeze()
     signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(prog_name="batch-uploader", standalone_mode=True)

@@ -17,6 +17,7 @@ DEFAULT_BASE_URL = "https://api.flxpoint.com"
 TOKEN_ENV = "FLXPOINT_API_TOKEN"  # noqa: S105 -- the variable's name, not a secret
 BASE_URL_ENV = "FLXPOINT_BASE_URL"
 JOURNAL_ENV = "BATCH_UPLOADER_JOURNAL"
+DEFAULT_REPORT_DIR = Path("reports")
 
 
 def default_journal_path() -> Path:
@@ -42,7 +43,7 @@ class Config:
     encoding: str | None = None
     rate: float = MAX_RATE_PER_S
     dry_run: bool = False
-    report_dir: Path = Path("reports")
+    report_dir: Path = DEFAULT_REPORT_DIR
     allow_duplicate_tracking: bool = False
     sandbox: bool = False
     journal_path: Path = field(default_factory=default_journal_path)

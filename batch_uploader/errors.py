@@ -6,11 +6,18 @@ row, column and value, and say what would fix it. They never contain the API tok
 
 from __future__ import annotations
 
+# The exit codes of the contract, defined once; the CLI and the pipeline use them by name.
+EXIT_OK = 0
+EXIT_ROWS_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_AUTH = 3
+EXIT_INTERRUPTED = 130
+
 
 class UploaderError(Exception):
     """Base of every error the CLI turns into a one-line message."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
 
 class InputError(UploaderError):
@@ -25,12 +32,6 @@ class ConfigError(UploaderError):
     """Bad options or environment: nothing was attempted (exit 2)."""
 
 
-class AuthError(UploaderError):
-    """The API refused the token (401): the run stopped, nothing further was sent (exit 3)."""
-
-    exit_code = 3
-
-
 class ReportError(UploaderError):
     """The results workbook could not be written; the journal still has every outcome."""
 
@@ -38,4 +39,4 @@ class ReportError(UploaderError):
 class NothingToDo(UploaderError):
     """Not a failure: e.g. `retry` of a workbook whose Failed sheet is empty (exit 0)."""
 
-    exit_code = 0
+    exit_code = EXIT_OK

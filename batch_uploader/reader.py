@@ -12,37 +12,26 @@ Guarantees:
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import itertools
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from batch_uploader import excelfile, textfile
 from batch_uploader.errors import InputError, NoRowsError
 from batch_uploader.models import SourceRow
-
-if TYPE_CHECKING:
-    from batch_uploader.columns import Block
+from batch_uploader.textfile import EXCEL_CELL_CHARS
 
 __all__ = ["SourceRow", "Table", "read_table"]
 
 HeaderScore = Callable[[Sequence[str]], float]
 """How much a row looks like our header (0 = not at all); given by the caller."""
 
-EXCEL_CELL_CHARS = textfile.EXCEL_CELL_CHARS
-"""The longest text an Excel cell holds; the results workbook must show every cell whole."""
 HEADER_SCAN_ROWS = 20
 """Non-blank rows at the top searched for the header row."""
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm"})
 OLD_EXCEL_SUFFIXES = frozenset({".xls", ".xlt"})
-ARROW_MIN_BYTES = 1024 * 1024
-"""Text files from this size up are parsed by Arrow (csv_block.py) when they are regular;
-smaller ones are read one record at a time: importing Arrow (~0.2 s) costs more than that."""
 
 
 @dataclass(frozen=True)
@@ -56,15 +45,6 @@ class Table:
     rows: Sequence[SourceRow]
     encoding: str | None
     delimiter: str | None
-
-    @cached_property
-    def block(self) -> Block:
-        """The rows column by column, as bulk validation reads them."""
-        from batch_uploader.columns import RowsView, block_from_rows  # only for bulk checks
-
-        if isinstance(self.rows, RowsView):
-            return self.rows.block
-        return block_from_rows(self.rows, len(self.header))
 
     @property
     def label(self) -> str:
@@ -88,31 +68,13 @@ def read_table(
     header are not data.
     Raises InputError for any file that cannot be used.
     """
-    with _gc_paused():
-        return _read(path, sheet, encoding, header_score)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a file is read.
-
-    Building a million rows creates millions of tracked objects and no cycles; the
-    collector's repeated full passes over them cost about 1 s per million rows (measured on
-    a 1M-row CSV). It is re-enabled only if it was on.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    return _read(path, sheet, encoding, header_score)
 
 
 def _read(
     path: Path, sheet: str | None, encoding: str | None, header_score: HeaderScore | None
 ) -> Table:
-    head, size = _read_head(path)
+    head = _read_head(path)
     suffix = path.suffix.lower()
     if head.startswith(excelfile.CFB_MAGIC):
         excelfile.refuse_cfb(path)
@@ -132,27 +94,12 @@ def _read(
         )
         raise InputError(msg)
     text = textfile.open_text(path, head, encoding=encoding, header_score=header_score)
-
-    def bulk(header_row: int, fields: int, width: int) -> Block | None:
-        from batch_uploader.csv_block import read_block  # imports Arrow: big files only
-
-        return read_block(
-            path, text.encoding, text.delimiter, skip=header_row, fields=fields, width=width
-        )
-
-    header_row, header, rows = _assemble(
-        path.name,
-        "file",
-        text.records,
-        header_score,
-        1,
-        bulk=bulk if size >= ARROW_MIN_BYTES else None,
-    )
+    header_row, header, rows = _assemble(path.name, "file", text.records, header_score, 1)
     return Table(path, None, header, header_row, rows, text.encoding, text.delimiter)
 
 
-def _read_head(path: Path) -> tuple[bytes, int]:
-    """The first bytes of a readable, non-empty regular file, and its size in bytes."""
+def _read_head(path: Path) -> bytes:
+    """The first bytes of a readable, non-empty regular file."""
     name = path.name or str(path)
     try:
         info = path.stat()
@@ -182,7 +129,7 @@ def _read_head(path: Path) -> tuple[bytes, int]:
             "and at least one row of data."
         )
         raise InputError(msg)
-    return head, info.st_size
+    return head
 
 
 def _refuse_fake_workbook(path: Path, head: bytes) -> None:
@@ -205,13 +152,8 @@ def _assemble(
     records: Iterator[tuple[int, list[str]]],
     header_score: HeaderScore | None,
     first_column: int,
-    bulk: Callable[[int, int, int], Block | None] | None = None,
 ) -> tuple[int, tuple[str, ...], Sequence[SourceRow]]:
-    """Pick the header row, then widen, pad and freeze the data rows below it.
-
-    ``bulk(header_row, fields, width)`` may read every row below the header at once; its
-    rows are used only if they agree with the ones read here one at a time.
-    """
+    """Pick the header row, then widen, pad and freeze the data rows below it."""
     top = list(itertools.islice(records, HEADER_SCAN_ROWS))
     if not top:
         msg = (
@@ -222,21 +164,6 @@ def _assemble(
     index = _header_index([cells for _, cells in top], header_score)
     header_row, header_cells = top[index]
     width = _used_width(header_cells)
-    if bulk is not None:
-        block = bulk(header_row, len(header_cells), width)
-        if block is not None and _agrees(block, top[index + 1 :], width):
-            close = getattr(records, "close", None)
-            if close is not None:
-                close()  # the file the row-at-a-time reader holds open
-            if not len(block):
-                msg = (
-                    f"{label}: the {noun} has a header (row {header_row}) but no rows below it: "
-                    "add the shipments under the header row and save again."
-                )
-                raise NoRowsError(msg)
-            from batch_uploader.columns import RowsView
-
-            return header_row, _header_names(header_cells, width, first_column), RowsView(block)
     rows: list[SourceRow] = []
     widened = False
     for row_number, cells in itertools.chain(top[index + 1 :], records):
@@ -267,18 +194,6 @@ def _assemble(
         ]
     header = _header_names(header_cells, width, first_column)
     return header_row, header, tuple(rows)
-
-
-def _agrees(block: Block, records: Sequence[tuple[int, list[str]]], width: int) -> bool:
-    """Whether the bulk read starts with the same rows the row-at-a-time reader saw."""
-    if len(block) < len(records):
-        return False
-    for index, (row_number, cells) in enumerate(records):
-        row = block.row(index)
-        padded = tuple(cells[:width]) + ("",) * (width - len(cells))
-        if row.row_number != row_number or row.cells != padded:
-            return False
-    return True
 
 
 def _refuse_long_cell(

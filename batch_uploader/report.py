@@ -57,22 +57,13 @@ class RunSummary:
         return sum(self.rows.values())
 
 
-def load_writer() -> None:
-    """Import the workbook writer (~40 ms) before it is needed.
-
-    An upload calls this while its requests wait for their turns, so that the user does
-    not wait for the import after the last reply; `write_workbook` imports it anyway.
-    """
-    import xlsxwriter  # noqa: F401
-
-
 def write_workbook(
     path: Path, tables: Sequence[Table], results: dict[RowRef, RowResult], summary: RunSummary
 ) -> Path:
     """Write the workbook atomically; every row of every table appears exactly once in Results."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    import xlsxwriter  # here, not at the top: see load_writer()
+    import xlsxwriter  # here, not at the top: a run refused early never needs it
 
     workbook = xlsxwriter.Workbook(
         str(partial),

@@ -3,17 +3,18 @@
 Guarantees:
 - never two requests of one token closer than its Pacer's spacing (≤ 2 per second);
 - never two requests for the same PO in flight at once;
-- several requests in flight, so API latency does not lower the rate;
+- every token sends at the same time as the others: each has its own queue and workers,
+  so a file sorted by source keeps every token busy, not one after another;
 - a request already created (journal) is not sent again; a 429 is waited out, never a failure;
 - a reply that may have been lost (timeout after sending, dropped connection, 5xx) is re-sent
   only while duplicate tracking numbers are refused by the API, where a 409 then proves the
   shipment exists; with duplicates allowed it is reported as unknown instead.
+What a reply means is decided by `replies.classify`; this module only waits and repeats.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -27,20 +28,24 @@ from batch_uploader.journal import Journal, State, request_key
 from batch_uploader.models import Outcome, ShipmentRequest, Status
 from batch_uploader.pacing import Pacer
 from batch_uploader.payload import build_body
+from batch_uploader.replies import UNKNOWN_OUTCOME, Next, Verdict, classify
 
 DEFAULT_MAX_ATTEMPTS = 5
-DEFAULT_MAX_IN_FLIGHT = 8
+IN_FLIGHT_PER_TOKEN = 8
+"""Requests of one token in flight (or waiting for their turn) at once: at 2/s and up to
+~1.2 s latency three are on the wire; the rest keep the pacer's next turn always taken."""
 CONNECT_TIMEOUT_S = 10.0
 REPLY_TIMEOUT_S = 60.0
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 30.0
-DEFAULT_RETRY_AFTER_S = 1.0
-MAX_RETRY_AFTER_S = 120.0
 # A 429 is never a row failure, but a server that refuses for this long is not coming back.
 MAX_RATE_LIMITED_S = 15 * 60.0
 INTERRUPT_GRACE_S = 10.0
-UNKNOWN_OUTCOME = "outcome unknown — check Flxpoint before re-sending"
-_ERROR_TEXT_LIMIT = 300
+NOT_SENT_STOPPED = "the run stopped before this was sent"
+INTERRUPTED_IN_FLIGHT = (
+    "interrupted while waiting for the reply; run again to finish it (it is not sent twice)"
+)
+ALREADY_CREATED = "already created by an earlier run; not sent again"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class SendOptions:
     """How hard to try; see the module docstring for what never changes."""
 
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    in_flight_per_token: int = IN_FLIGHT_PER_TOKEN
     include_unknown: bool = False  # retry: re-send groups whose outcome is unknown
     interrupt_grace_s: float = INTERRUPT_GRACE_S
 
@@ -80,8 +85,16 @@ class SendStats:
 
     requests: int = 0
     rate_limited: int = 0
-    first_sent: float | None = None
-    last_sent: float | None = None
+
+
+@dataclass
+class _Exchange:
+    """One try: the reply or the transport error, and whether the bytes left."""
+
+    response: httpx.Response | None = None
+    error: Exception | None = None
+    left: bool = False
+    started: float = 0.0
 
 
 class _Stop(Exception):
@@ -122,230 +135,184 @@ class Sender:
     async def send_all(self, requests: Sequence[ShipmentRequest]) -> list[Outcome]:
         """One Outcome per request, in the same order; after a 401 the rest are `not sent`."""
         outcomes: list[Outcome | None] = [None] * len(requests)
-        pending = list(range(len(requests)))
-        busy_pos: set[str] = set()
-        ready = asyncio.Condition()
+        queues: dict[str, _LaneQueue] = {}
+        for index, request in enumerate(requests):
+            lane = self._lane_for(request)
+            queues.setdefault(lane.fingerprint, _LaneQueue(requests)).pending.append(index)
 
-        async def take() -> int | None:
-            async with ready:
-                while True:
-                    if self.stopping.is_set() or not pending:
-                        return None
-                    for position, index in enumerate(pending):
-                        if requests[index].po.key not in busy_pos:
-                            del pending[position]
-                            busy_pos.add(requests[index].po.key)
-                            return index
-                    await ready.wait()
-
-        async def release(index: int) -> None:
-            async with ready:
-                busy_pos.discard(requests[index].po.key)
-                ready.notify_all()
-
-        async def worker() -> None:
-            while (index := await take()) is not None:
+        async def worker(queue: _LaneQueue) -> None:
+            while (index := await queue.take(self.stopping)) is not None:
                 try:
-                    outcome = await self._send_one(requests[index])
+                    outcomes[index] = await self._send_one(requests[index])
                 except _Stop:
-                    outcome = None
+                    pass
                 finally:
-                    await release(index)
-                if outcome is not None:
-                    outcomes[index] = outcome
+                    await queue.release(index)
+                if (outcome := outcomes[index]) is not None:
                     self._on_outcome(requests[index], outcome)
 
-        async def wake_on_stop() -> None:
-            await self.stopping.wait()
-            async with ready:
-                ready.notify_all()
+        workers = [
+            asyncio.create_task(worker(queue))
+            for queue in queues.values()
+            for _ in range(min(self._options.in_flight_per_token, len(queue.pending)))
+        ]
+        await self._run_workers(workers, queues.values())
+        return [o if o is not None else self._unsent(requests[i]) for i, o in enumerate(outcomes)]
 
-        workers = [asyncio.create_task(worker()) for _ in range(self._options.max_in_flight)]
-        waker = asyncio.create_task(wake_on_stop())
+    async def _run_workers(self, workers: list[asyncio.Task[None]], queues: Any) -> None:
+        """Wait for the workers; when stopping, give replies in flight a grace period."""
+        done: asyncio.Future[Any] = asyncio.gather(*workers)
+        stop_wait = asyncio.create_task(self.stopping.wait())
         try:
-            done: asyncio.Future[Any] = asyncio.gather(*workers)
-            stop_wait: asyncio.Future[Any] = asyncio.create_task(self.stopping.wait())
             await asyncio.wait({done, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
             if not done.done():
-                # Stopping: let replies in flight arrive, then give up on them.
+                for queue in queues:
+                    await queue.wake()
                 await asyncio.wait({done}, timeout=self._options.interrupt_grace_s)
                 for task in workers:
                     task.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
-            stop_wait.cancel()
-            error = done.exception() if done.done() and not done.cancelled() else None
-            if error is not None:
-                raise error  # a bug of ours: never swallow it
         finally:
-            waker.cancel()
-        return [o if o is not None else self._unsent(requests[i]) for i, o in enumerate(outcomes)]
+            stop_wait.cancel()
+        error = done.exception() if done.done() and not done.cancelled() else None
+        if error is not None:
+            raise error  # a bug of ours: never swallow it
 
     def _unsent(self, request: ShipmentRequest) -> Outcome:
         """A request the run never finished: if it left, the journal says `sending`."""
-        entry = self._journal.get(
-            request_key(self._scope, self._lane_for(request).fingerprint, request)
-        )
+        entry = self._journal.get(self._key(request))
         if entry is not None and entry.state is State.SENDING and entry.attempts > 0:
-            return Outcome(
-                Status.FAILED,
-                error="interrupted while waiting for the reply; run again to finish it "
-                "(it is not sent twice)",
-                attempts=entry.attempts,
-            )
-        return Outcome(Status.NOT_SENT, error="the run stopped before this was sent")
+            return Outcome(Status.FAILED, error=INTERRUPTED_IN_FLIGHT, attempts=entry.attempts)
+        return Outcome(Status.NOT_SENT, error=NOT_SENT_STOPPED)
+
+    def _key(self, request: ShipmentRequest) -> str:
+        return request_key(self._scope, self._lane_for(request).fingerprint, request)
 
     async def _send_one(self, request: ShipmentRequest) -> Outcome:
-        lane = self._lane_for(request)
-        key = request_key(self._scope, lane.fingerprint, request)
+        """The retry loop: send, classify the reply, then finish, wait or try again."""
+        key = self._key(request)
         entry = self._journal.get(key)
-        ambiguous = False
+        maybe_processed = False
         if entry is not None:
             if entry.state is State.CREATED:
-                return Outcome(
-                    Status.SKIPPED,
-                    shipment_id=entry.shipment_id,
-                    error="already created by an earlier run; not sent again",
-                )
-            ambiguous = entry.ambiguous or entry.state in (State.SENDING, State.UNKNOWN)
-            if ambiguous and request.allow_duplicate_tracking and not self._options.include_unknown:
-                self._journal.record_outcome(key, State.UNKNOWN, error=UNKNOWN_OUTCOME)
-                return Outcome(Status.FAILED, error=UNKNOWN_OUTCOME, attempts=entry.attempts)
+                return Outcome(Status.SKIPPED, entry.shipment_id, ALREADY_CREATED)
+            maybe_processed = entry.ambiguous or entry.state in (State.SENDING, State.UNKNOWN)
+            if (
+                maybe_processed
+                and request.allow_duplicate_tracking
+                and not self._options.include_unknown
+            ):
+                return self._unknown(key, entry.attempts)
         body = build_body(request)
-        headers = {"X-API-TOKEN": lane.token, "Accept": "application/json"}
         attempt = 0
-        rate_limited_since: float | None = None
-        last_error = ""
+        limited_since: float | None = None
+        verdict = Verdict(Next.RETRY)
         while attempt < self._options.max_attempts:
+            attempt += 1
+            exchange = await self._exchange(request, key, body, attempt)
+            verdict = classify(
+                exchange.response,
+                exchange.error,
+                left=exchange.left,
+                duplicates_allowed=request.allow_duplicate_tracking,
+                maybe_processed=maybe_processed,
+            )
+            maybe_processed = maybe_processed or verdict.maybe_processed
+            status = exchange.response.status_code if exchange.response is not None else None
+            if verdict.next is Next.WAIT:
+                limited_since = limited_since or time.monotonic()
+                if time.monotonic() - limited_since >= MAX_RATE_LIMITED_S:
+                    verdict = Verdict(Next.FAILED, "the API kept answering 429 for 15 minutes")
+                    break
+                self.stats.rate_limited += 1
+                attempt -= 1  # a 429 was not processed: it is not an attempt
+                self._lane_for(request).pacer.rate_limited(verdict.retry_after_s)
+                self._journal.record_outcome(key, State.FAILED, error=verdict.reason)
+                continue
+            limited_since = None
+            if verdict.next is Next.RETRY:
+                self._journal.record_outcome(
+                    key, State.FAILED, error=verdict.reason, ambiguous=maybe_processed
+                )
+                await self._backoff(attempt)
+                continue
+            return self._finish(request, key, verdict, attempt, status)
+        self._journal.record_outcome(key, State.FAILED, error=verdict.reason)
+        reason = f"{verdict.reason} (gave up after {attempt} attempts)"
+        return Outcome(Status.FAILED, error=reason, attempts=attempt)
+
+    def _finish(
+        self, request: ShipmentRequest, key: str, verdict: Verdict, attempt: int, status: int | None
+    ) -> Outcome:
+        """Record a final verdict in the journal and turn it into the request's Outcome."""
+        if verdict.next is Next.CREATED:
+            self._journal.record_outcome(key, State.CREATED, shipment_id=verdict.shipment_id)
+            return Outcome(
+                Status.CREATED, verdict.shipment_id, attempts=attempt, http_status=status
+            )
+        if verdict.next is Next.ALREADY_THERE:
+            self._journal.record_outcome(key, State.CREATED, shipment_id=verdict.shipment_id)
+            return Outcome(Status.SKIPPED, verdict.shipment_id, verdict.reason, attempt, status)
+        if verdict.next is Next.UNKNOWN:
+            return self._unknown(key, attempt)
+        reason = verdict.reason
+        if verdict.next is Next.UNAUTHORIZED:
+            lane = self._lane_for(request)
+            reason = f"HTTP 401: the API refused the token of {lane.source}"
+            self.auth_error = (
+                f"the API refused the token of {lane.source} (401 Unauthorized); nothing "
+                f"further was sent. Check that token and --base-url"
+            )
+            self.stop()
+        self._journal.record_outcome(key, State.FAILED, error=reason)
+        return Outcome(Status.FAILED, error=reason, attempts=attempt, http_status=status)
+
+    async def _exchange(
+        self, request: ShipmentRequest, key: str, body: dict[str, Any], attempt: int
+    ) -> _Exchange:
+        """One POST. Pacing and the journal's intent happen at the last moment (see gate)."""
+        if self.stopping.is_set():
+            raise _Stop
+        lane = self._lane_for(request)
+        exchange = _Exchange(started=time.monotonic())
+
+        async def gate(event: str, info: object) -> None:
+            """Pace and journal when the request line is about to leave.
+
+            Pacing here, after the connection is open, keeps connection set-up time out of
+            the gaps the server measures; the intent is committed just before the bytes go,
+            and the next turn is booked from when they went.
+            """
+            if event.endswith("send_request_headers.complete"):
+                lane.pacer.sent()
+                return
+            if not event.endswith("send_request_headers.started"):
+                return
+            await lane.pacer.wait_turn()
             if self.stopping.is_set():
                 raise _Stop
-            attempt += 1
-            sent = False
-            started = time.monotonic()
+            self._journal.record_intent(key, request, self._run_id, lane.fingerprint)
+            lane.pacer.leaving()
+            exchange.started = time.monotonic()
+            self.stats.requests += 1
+            exchange.left = True
 
-            async def gate(event: str, info: object) -> None:
-                """Pace and journal at the last moment: when the request line is about to leave.
-
-                Pacing here, after the connection is open, keeps connection set-up time out of
-                the gaps the server measures; the intent is committed just before the bytes go,
-                and the next turn is booked from when they went.
-                """
-                nonlocal sent, started
-                if event.endswith("send_request_headers.complete"):
-                    lane.pacer.sent()
-                    return
-                if not event.endswith("send_request_headers.started"):
-                    return
-                await lane.pacer.wait_turn()
-                if self.stopping.is_set():
-                    raise _Stop
-                self._journal.record_intent(key, request, self._run_id, lane.fingerprint)
-                lane.pacer.leaving()
-                started = time.monotonic()
-                self._count_sent(started)
-                sent = True
-
-            try:
-                response = await self._client.post(
-                    "/shipments", json=body, headers=headers, extensions={"trace": gate}
-                )
-            except httpx.TransportError as exc:
-                self._log(request, attempt, type(exc).__name__, started)
-                if not sent:
-                    # Never left this machine: safe to send again whatever the settings.
-                    last_error = f"could not reach the API ({type(exc).__name__})"
-                    await self._backoff(attempt)
-                    continue
-                last_error = f"no reply from the API ({type(exc).__name__})"
-                ambiguous = True
-                if request.allow_duplicate_tracking:
-                    return self._unknown(key, attempt)
-                self._journal.record_outcome(key, State.FAILED, error=last_error, ambiguous=True)
-                await self._backoff(attempt)
-                continue
-            self._log(request, attempt, str(response.status_code), started)
-            status = response.status_code
-            if 200 <= status < 300:  # the page documents 201; any success means created
-                shipment_id = _shipment_id(response)
-                self._journal.record_outcome(key, State.CREATED, shipment_id=shipment_id)
-                return Outcome(
-                    Status.CREATED, shipment_id=shipment_id, attempts=attempt, http_status=status
-                )
-            if status == 408:  # the server gave up before reading the request: not processed
-                last_error = "HTTP 408: the API timed out waiting for the request"
-                self._journal.record_outcome(key, State.FAILED, error=last_error)
-                await self._backoff(attempt)
-                continue
-            if status == 429:
-                self.stats.rate_limited += 1
-                now = time.monotonic()
-                rate_limited_since = rate_limited_since or now
-                if now - rate_limited_since < MAX_RATE_LIMITED_S:
-                    attempt -= 1  # a 429 was not processed: it is not an attempt
-                    lane.pacer.rate_limited(_retry_after(response))
-                    self._journal.record_outcome(key, State.FAILED, error="rate limited (429)")
-                    continue
-                last_error = "the API kept answering 429 Too Many Requests for 15 minutes"
-                self._journal.record_outcome(key, State.FAILED, error=last_error)
-                break
-            rate_limited_since = None
-            if status == 401:
-                self.auth_error = (
-                    f"the API refused the token of {lane.source} (401 Unauthorized); nothing "
-                    f"further was sent. Check that token and --base-url"
-                )
-                last_error = f"HTTP 401: the API refused the token of {lane.source}"
-                self._journal.record_outcome(key, State.FAILED, error=last_error)
-                self.stop()
-                return Outcome(Status.FAILED, error=last_error, attempts=attempt, http_status=401)
-            if status == 409 and not request.allow_duplicate_tracking:
-                return self._already_there(key, response, ambiguous, attempt)
-            if status >= 500:
-                last_error = f"HTTP {status} from the API: {_api_message(response)}"
-                ambiguous = True
-                if request.allow_duplicate_tracking:
-                    return self._unknown(key, attempt)
-                self._journal.record_outcome(key, State.FAILED, error=last_error, ambiguous=True)
-                await self._backoff(attempt)
-                continue
-            last_error = f"HTTP {status}: {_api_message(response)}"
-            self._journal.record_outcome(key, State.FAILED, error=last_error)
-            return Outcome(Status.FAILED, error=last_error, attempts=attempt, http_status=status)
-        return Outcome(
-            Status.FAILED,
-            error=f"{last_error} (gave up after {attempt} attempts)",
-            attempts=attempt,
-        )
-
-    def _already_there(
-        self, key: str, response: httpx.Response, ambiguous: bool, attempt: int
-    ) -> Outcome:
-        """A 409: Flxpoint already has this tracking number on the PO; it is not created again."""
-        shipment_id = _shipment_id(response)
-        self._journal.record_outcome(key, State.CREATED, shipment_id=shipment_id)
-        if ambiguous:
-            note = "Flxpoint already had it: an earlier attempt created it but its reply was lost"
-        else:
-            note = (
-                "Flxpoint already has this tracking number on this PO (uploaded some other "
-                "way); not created again"
+        headers = {"X-API-TOKEN": lane.token, "Accept": "application/json"}
+        try:
+            exchange.response = await self._client.post(
+                "/shipments", json=body, headers=headers, extensions={"trace": gate}
             )
-        return Outcome(
-            Status.SKIPPED, shipment_id=shipment_id, error=note, attempts=attempt, http_status=409
-        )
-
-    def _unknown(self, key: str, attempt: int) -> Outcome:
-        self._journal.record_outcome(key, State.UNKNOWN, error=UNKNOWN_OUTCOME, ambiguous=True)
-        return Outcome(Status.FAILED, error=UNKNOWN_OUTCOME, attempts=attempt)
-
-    def _count_sent(self, at: float) -> None:
-        self.stats.requests += 1
-        if self.stats.first_sent is None:
-            self.stats.first_sent = at
-        self.stats.last_sent = at
-
-    def _log(self, request: ShipmentRequest, attempt: int, result: str, started: float) -> None:
-        elapsed_ms = (time.monotonic() - started) * 1000
+            result = str(exchange.response.status_code)
+        except httpx.TransportError as exc:
+            exchange.error = exc
+            result = type(exc).__name__
+        elapsed_ms = (time.monotonic() - exchange.started) * 1000
         self._on_attempt(Attempt(request, attempt, result, elapsed_ms, datetime.now(UTC)))
+        return exchange
+
+    def _unknown(self, key: str, attempts: int) -> Outcome:
+        self._journal.record_outcome(key, State.UNKNOWN, error=UNKNOWN_OUTCOME, ambiguous=True)
+        return Outcome(Status.FAILED, error=UNKNOWN_OUTCOME, attempts=attempts)
 
     async def _backoff(self, attempt: int) -> None:
         """Exponential backoff with full jitter, so retries of many rows do not line up."""
@@ -359,49 +326,35 @@ class Sender:
             return
 
 
-def _retry_after(response: httpx.Response) -> float:
-    """Retry-After in seconds (number or HTTP date), bounded to something sane."""
-    value = response.headers.get("Retry-After", "").strip()
-    seconds = DEFAULT_RETRY_AFTER_S
-    if value:
-        try:
-            seconds = float(value)
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value) if value else None
-            if when is not None:
-                seconds = (when - datetime.now(UTC)).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+class _LaneQueue:
+    """One token's pending requests, handed to its workers in order, one PO at a time."""
 
+    def __init__(self, requests: Sequence[ShipmentRequest]) -> None:
+        self._requests = requests
+        self.pending: list[int] = []
+        self._busy_pos: set[str] = set()
+        self._ready = asyncio.Condition()
 
-def _json(response: httpx.Response) -> object:
-    try:
-        return response.json()
-    except ValueError:
-        return None
+    async def take(self, stopping: asyncio.Event) -> int | None:
+        """The next request whose PO has nothing in flight, or None when done or stopping."""
+        async with self._ready:
+            while True:
+                if stopping.is_set() or not self.pending:
+                    return None
+                for position, index in enumerate(self.pending):
+                    po = self._requests[index].po.key
+                    if po not in self._busy_pos:
+                        del self.pending[position]
+                        self._busy_pos.add(po)
+                        return index
+                await self._ready.wait()
 
+    async def release(self, index: int) -> None:
+        async with self._ready:
+            self._busy_pos.discard(self._requests[index].po.key)
+            self._ready.notify_all()
 
-def _shipment_id(response: httpx.Response) -> int | None:
-    """The Shipment ID from a 201 body (`id`) or a 409 body that names the existing one."""
-    data = _json(response)
-    if isinstance(data, dict):
-        for name in ("id", "shipmentId"):
-            value = data.get(name)
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-    return None
-
-
-def _api_message(response: httpx.Response) -> str:
-    """The API's own words, trimmed; falls back to the reason phrase."""
-    data = _json(response)
-    message = ""
-    if isinstance(data, dict):
-        for name in ("message", "error", "detail", "errors"):
-            if data.get(name):
-                message = str(data[name])
-                break
-    elif isinstance(data, str):
-        message = data
-    if not message:
-        message = response.text.strip() or response.reason_phrase
-    return message[:_ERROR_TEXT_LIMIT]
+    async def wake(self) -> None:
+        """Let waiting workers see that the run is stopping."""
+        async with self._ready:
+            self._ready.notify_all()

@@ -91,14 +91,16 @@ def test_missing_file_exits_2_naming_it(cli_run, tmp_path: Path) -> None:
     assert "nope.csv" in run.stderr
 
 
-def test_required_column_missing_lists_found_columns(cli_run, tmp_path: Path) -> None:
-    """No Tracking Number column: exit 2, the message names it and lists what was found."""
+def test_required_column_missing_names_only_that_field(cli_run, tmp_path: Path) -> None:
+    """No Tracking Number column: exit 2, one line naming it alone and how to map it."""
     path = tmp_path / "cols.csv"
-    path.write_text("PO Number,SKU,Quantity\nTEST-1,SKU-1,1\n", encoding="utf-8")
+    path.write_text("PO Number,SKU,Quantity,Trackng Nmbr\nTEST-1,SKU-1,1,1Z\n", encoding="utf-8")
     run = cli_run("upload", str(path), "--dry-run")
     assert run.code == 2
-    assert '"Tracking Number"' in run.stderr
-    assert '"PO Number", "SKU", "Quantity"' in run.stderr
+    assert run.stderr.count("\n") == 1
+    assert 'required column missing: Tracking Number (did you mean "Trackng Nmbr"?)' in run.stderr
+    assert "SKU" not in run.stderr
+    assert "profile" not in run.stderr
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])

@@ -43,22 +43,23 @@ def test_a_late_send_does_not_push_every_later_one_back() -> None:
     late_s = 0.002  # below the margin, as the journal's write is
     times = asyncio.run(send_times(Pacer(RATE), 7, late_s=late_s))
     assert min(gaps(times)) >= LIMIT_S
-    # A pacer counting each gap from the real send would need six spacings plus six delays
-    # (at least 3.030 s); this one books each turn early by the least delay seen, so the total
-    # stays near six spacings (3.018 s). Three quarters of a delay per gap is the line.
-    assert times[-1] - times[0] < 6 * (LIMIT_S + SAFETY_MARGIN_S + 0.75 * late_s)
+    # A pacer counting each gap from the real send would add the delay (and the loop's own
+    # 1-3 ms timer lateness) to every gap; this one books each turn early by the least delay
+    # seen and aims early by the least lateness of its sleeps, so a typical gap stays
+    # below spacing + delay.
+    assert statistics.median(gaps(times)) < LIMIT_S + SAFETY_MARGIN_S + late_s
 
 
 def test_turns_come_on_time_not_when_the_event_loop_wakes() -> None:
-    """The loop's timers wake 0.3-4 ms late; the pacer's turns come within a fraction of that.
+    """The loop's timers wake 1-3 ms late; the pacer learns that and aims early, unblocking.
 
-    Nothing happens between turn and send here, so each gap should be the spacing itself
-    (1/rate + margin); a pacer that left the last stretch to the loop's timer would be about
-    a millisecond over on a typical gap.
+    Nothing happens between turn and send here, so a typical gap is the spacing itself
+    (1/rate + margin) within a millisecond; a pacer that left the turn to the loop's timer
+    would be 1-3 ms over on every gap. No gap is ever below 1/rate.
     """
     spaced = gaps(asyncio.run(send_times(Pacer(RATE), 9)))
-    assert min(spaced) >= LIMIT_S + SAFETY_MARGIN_S - 0.0005
-    assert statistics.median(spaced) < LIMIT_S + SAFETY_MARGIN_S + 0.0007
+    assert min(spaced) >= LIMIT_S
+    assert statistics.median(spaced) < LIMIT_S + SAFETY_MARGIN_S + 0.001
 
 
 def test_the_next_turn_is_booked_from_when_the_bytes_left() -> None:
