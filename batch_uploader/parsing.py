@@ -9,8 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-import time as time_module
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 # Excel keeps 15 significant digits; anything longer typed into a number cell is rounded.
@@ -20,12 +19,29 @@ MAX_INT64 = 2**63 - 1
 _EXCEL_WRAPPER = re.compile(r'^="(.*)"$', re.DOTALL)
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 _DECIMAL_INT = re.compile(r"^[+-]?\d+(?:\.0*)?$")
-_US_DATE = re.compile(
-    r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4}|\d{2})"
-    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[AaPp][Mm])?)?$"
-)
-_MONEY_SYMBOLS = "$€£¥"
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+# parse_int: `1,000` (thousands, maybe with `.00`), and any other comma (a decimal comma).
+_THOUSANDS_INT = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.0*)?$")
+_DECIMAL_COMMA_INT = re.compile(r"^[+-]?\d+,\d+$")
+# A cost: an optional sign, one currency mark (symbol, `US$`, or a letter code) before or
+# after the number.
+_CURRENCY_MARK = r"(?:[A-Za-z]{3}|[A-Za-z]{0,3}[$€£¥])"
+_MONEY = re.compile(
+    rf"^(?P<sign>[+-])?\s*(?P<pre>{_CURRENCY_MARK})?\s*(?P<number>.*?)\s*(?P<post>{_CURRENCY_MARK})?$"
+)
+# Number shapes of a decimal-comma column: `1.204,50`, `1 204,50`, `4,50`, `12`.
+_GROUP_SEPARATORS = ". \u00a0\u202f"
+_COMMA_MONEY = re.compile(rf"^(?:\d+|\d{{1,3}}(?:[{_GROUP_SEPARATORS}]\d{{3}})+)(?:,\d+)?$")
+_GROUPING = re.compile(rf"[{_GROUP_SEPARATORS}]")
+_COMMA_DECIMAL = re.compile(rf"^(?:\d+|\d{{1,3}}(?:[{_GROUP_SEPARATORS}]\d{{3}})+),\d+$")
+_POINT_DECIMAL = re.compile(r"^(?:\d+|\d{1,3}(?:,\d{3})+)\.\d+$")
+_POINT_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
+_COMMA_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
+CURRENCY_CODES = frozenset(
+    {"USD", "EUR", "GBP", "CAD", "AUD", "NZD", "JPY", "CNY", "HKD", "SGD", "INR"}
+    | {"CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "MXN", "BRL", "ZAR"}
+)
+"""Currency codes a cost may carry (`4.50 USD`); any other letters make it not a number."""
 _TRUE = frozenset({"true", "yes", "y", "1", "x"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 
@@ -70,18 +86,36 @@ def excel_damage(column: str, value: str) -> str | None:
 
 
 def parse_int(column: str, value: str, *, minimum: int = 1) -> int:
-    """A whole number ID or quantity: `12`, `12.0` fine; `1.5`, `two`, `0` refused."""
+    """A whole number ID or quantity: `12`, `12.0`, `1,000`, `3,00` fine; `1.5`, `3,5`, `0` refused.
+
+    A comma followed by exactly three digits groups thousands (`1,000` is 1000); any other
+    comma is a decimal comma, accepted only when what follows it is zeros (`3,00` is 3).
+    """
     if value.isascii() and value.isdigit() and len(value) <= EXCEL_SIGNIFICANT_DIGITS:
         number = int(value)  # the common case: plain digits
         if number >= minimum:
             return number
+    value = value.strip()
     damage = excel_damage(column, value)
     if damage:
         raise CellError(damage)
-    if not _DECIMAL_INT.match(value):
+    text = value
+    if "," in text:
+        if _THOUSANDS_INT.match(text):
+            text = text.replace(",", "")
+        elif _DECIMAL_COMMA_INT.match(text):
+            whole, fraction = text.split(",")
+            if fraction.strip("0"):
+                msg = (
+                    f'{column} "{value}" is not a whole number (it looks like '
+                    f"{whole}.{fraction} written with a decimal comma)"
+                )
+                raise CellError(msg)
+            text = whole
+    if not _DECIMAL_INT.match(text):
         msg = f'{column} "{value}" is not a whole number'
         raise CellError(msg)
-    number = int(Decimal(value))
+    number = int(Decimal(text))
     if number < minimum:
         msg = f'{column} "{value}" must be {minimum} or more'
         raise CellError(msg)
@@ -91,19 +125,57 @@ def parse_int(column: str, value: str, *, minimum: int = 1) -> int:
     return number
 
 
-@functools.lru_cache(maxsize=4096)  # costs repeat across rows; a refusal is not cached
-def parse_money(column: str, value: str) -> float:
-    """A cost: `12.40`, `$1,204.50`, `7` → a JSON number; negative or non-numeric refused.
+def decimal_comma_column(values: Iterable[str]) -> bool:
+    """Whether a cost column writes decimals with a comma (`4,50`, `1.204,50 €`).
 
-    A decimal comma (`12,50`) is refused rather than guessed: dropping the comma would send
-    a cost a hundred times too high.
+    True when at least one distinct value is clearly decimal-comma and none is clearly
+    decimal-point (`4.50`, `1,204.50`); values such as `12`, `1,500` or `1.500` say nothing.
+    Pass the answer to `parse_money(..., decimal_comma=...)` for every value of the column.
     """
-    text = value.strip(_MONEY_SYMBOLS + " ")
-    if "," in text:
+    comma = False
+    for value in dict.fromkeys(values):  # each distinct value once
+        match = _MONEY.match(value.strip())
+        if match is None:
+            continue
+        number = match["number"]
+        if _COMMA_DECIMAL.match(number) and not _COMMA_THOUSANDS.match(number):
+            comma = True
+        elif _POINT_DECIMAL.match(number) and not _POINT_THOUSANDS.match(number):
+            return False
+    return comma
+
+
+@functools.lru_cache(maxsize=4096)  # costs repeat across rows; a refusal is not cached
+def parse_money(column: str, value: str, decimal_comma: bool = False) -> float:
+    """A cost: `12.40`, `$1,204.50`, `4.50 USD`, `EUR 7` → a JSON number.
+
+    Currency symbols (`$ € £ ¥`, `US$`) and three-letter codes (`USD`, `EUR`) before or after
+    the number are dropped. A decimal comma (`4,50`, `1.204,50`) is read only when the
+    column uses one (`decimal_comma`, see `decimal_comma_column`); otherwise it is refused
+    rather than guessed: dropping the comma would send a cost a hundred times too high.
+    Negative or non-numeric costs are refused.
+    """
+    match = _MONEY.match(value.strip())
+    if match is None or not _known_currency(match["pre"], match["post"]):
+        msg = f'{column} "{value}" is not a number'
+        raise CellError(msg)
+    text = match["number"]
+    negative = match["sign"] == "-"
+    if decimal_comma:
+        if not _COMMA_MONEY.match(text.lstrip("+-")):
+            msg = (
+                f'{column} "{value}" is not a number (this column writes decimals with a '
+                f"comma, e.g. 12,50)"
+            )
+            raise CellError(msg)
+        text = _GROUPING.sub("", text).replace(",", ".")
+    elif "," in text:
         if not _THOUSANDS.match(text):
             msg = f'{column} "{value}" is not a number (use a dot for decimals, e.g. 12.50)'
             raise CellError(msg)
         text = text.replace(",", "")
+    if negative:
+        text = "-" + text
     try:
         amount = Decimal(text)
     except InvalidOperation:
@@ -115,6 +187,14 @@ def parse_money(column: str, value: str) -> float:
         msg = f'{column} "{value}" cannot be negative'
         raise CellError(msg)
     return float(amount)
+
+
+def _known_currency(before: str | None, after: str | None) -> bool:
+    """At most one currency mark, and a letter code only if it is a currency we know."""
+    if before and after:
+        return False
+    mark = (before or after or "").strip().upper()
+    return not mark.isalpha() or mark in CURRENCY_CODES
 
 
 def parse_bool(column: str, value: str) -> bool:
@@ -129,69 +209,13 @@ def parse_bool(column: str, value: str) -> bool:
 
 
 def parse_datetime(column: str, value: str) -> str:
-    """A ship date/time as RFC 3339 in UTC; see `_parse_datetime`."""
-    # Ship dates repeat across thousands of rows: remember them, per local time zone.
-    return _parse_datetime(column, value, time_module.timezone, time_module.altzone)
+    """A ship date/time as RFC 3339 in UTC, month first; a date alone is local midnight.
 
-
-@functools.lru_cache(maxsize=4096)
-def _parse_datetime(column: str, value: str, _tz: int, _alt_tz: int) -> str:
-    """A ship date/time as RFC 3339 in UTC (`2026-11-26T16:15:00Z`).
-
-    Accepts ISO 8601 (with or without time and offset), `m/d/yyyy [h:mm[:ss] [AM/PM]]`, and the
-    `YYYY-MM-DD HH:MM:SS` text that Excel date cells are read as. A time without an offset is
-    the local time of the machine running the upload, as the clerk who typed it meant it.
+    The reading this module has always given, kept for callers not yet moved to
+    `dates.parse_ship_date` (which takes the column's day/month order and sends a date
+    alone as noon UTC). Accepts every form `dates` does.
     """
-    msg = (
-        f'{column} "{value}" is not a date/time (use 2026-11-26, 2026-11-26T16:15:00Z '
-        f"or 11/26/2026 4:15 PM)"
-    )
-    parsed = _parse_iso(value) or _parse_us(value)
-    if parsed is None:
-        raise CellError(msg)
-    try:
-        if parsed.tzinfo is None:
-            parsed = parsed.astimezone()  # naive → this machine's local time zone
-        return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, ValueError, OSError) as exc:  # year 1 or 9999 across a time zone
-        raise CellError(msg) from exc
+    # dates.py imports CellError from here, so it is imported on first use.
+    from batch_uploader.dates import local_midnight_datetime
 
-
-def _parse_iso(value: str) -> datetime | None:
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time())
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _full_year(text: str) -> int:
-    """`26` → 2026: a two-digit ship year is this century (Excel's own reading of it)."""
-    year = int(text)
-    return 2000 + year if len(text) == 2 else year
-
-
-def _parse_us(value: str) -> datetime | None:
-    match = _US_DATE.match(value)
-    if not match:
-        return None
-    hour = int(match["H"] or 0)
-    ampm = (match["ampm"] or "").lower()
-    if ampm and not 1 <= hour <= 12:
-        return None
-    if ampm == "pm" and hour != 12:
-        hour += 12
-    elif ampm == "am" and hour == 12:
-        hour = 0
-    try:
-        return datetime(
-            _full_year(match["y"]),
-            int(match["m"]),
-            int(match["d"]),
-            hour,
-            int(match["M"] or 0),
-            int(match["S"] or 0),
-        )
-    except ValueError:
-        return None
+    return local_midnight_datetime(column, value)

@@ -11,6 +11,7 @@ import pytest
 from batch_uploader.parsing import (
     CellError,
     clean,
+    decimal_comma_column,
     excel_damage,
     parse_bool,
     parse_datetime,
@@ -107,10 +108,24 @@ def test_excel_damage_accepts_undamaged_identifiers(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("2", 2), ("2.0", 2), ("12.00", 12), ("+3", 3), ("007", 7)]
+    ("value", "expected"),
+    [
+        ("2", 2),
+        ("2.0", 2),
+        ("12.00", 12),
+        ("+3", 3),
+        ("007", 7),
+        ("3 ", 3),
+        (" 3", 3),
+        ("3.0", 3),
+        ("1,000", 1000),
+        ("12,345,678", 12_345_678),
+        ("1,000.00", 1000),
+        ("3,00", 3),
+    ],
 )
 def test_parse_int_accepts_whole_numbers_written_as_decimals(value: str, expected: int) -> None:
-    """`2` and `2.0` (how Excel writes a number cell) are both the integer 2."""
+    """`2`, `2.0` (an Excel number cell), `1,000` (thousands) and `3 ` are whole numbers."""
     result = parse_int("Quantity", value)
     assert result == expected
     assert type(result) is int
@@ -121,7 +136,17 @@ def test_parse_int_accepts_whole_numbers_written_as_decimals(value: str, expecte
     [
         ("two", 'Quantity "two" is not a whole number'),
         ("1.5", 'Quantity "1.5" is not a whole number'),
-        ("1,000", 'Quantity "1,000" is not a whole number'),
+        ("1,00,000", 'Quantity "1,00,000" is not a whole number'),
+        (",5", 'Quantity ",5" is not a whole number'),
+        (
+            "3,5",
+            'Quantity "3,5" is not a whole number (it looks like 3.5 written with a decimal comma)',
+        ),
+        (
+            "12,25",
+            'Quantity "12,25" is not a whole number '
+            "(it looks like 12.25 written with a decimal comma)",
+        ),
         ("", 'Quantity "" is not a whole number'),
         ("0", 'Quantity "0" must be 1 or more'),
         ("-1", 'Quantity "-1" must be 1 or more'),
@@ -159,6 +184,14 @@ def test_parse_int_minimum_is_adjustable() -> None:
         ("€12.40", 12.4),
         ("£1,000", 1000.0),
         ("$ 3.5", 3.5),
+        ("$4.50", 4.5),
+        ("USD 4.50", 4.5),
+        ("4.50 USD", 4.5),
+        ("usd4.50", 4.5),
+        ("£3", 3.0),
+        ("US$ 4.50", 4.5),
+        ("4.50$", 4.5),
+        ("CAD 1,204.50", 1204.5),
     ],
 )
 def test_parse_money_accepts_currency_text(value: str, expected: float) -> None:
@@ -172,7 +205,10 @@ def test_parse_money_accepts_currency_text(value: str, expected: float) -> None:
     ("value", "reason"),
     [
         ("abc", 'Shipping Cost "abc" is not a number'),
-        ("12.40 USD", 'Shipping Cost "12.40 USD" is not a number'),
+        ("12.40 XYZ", 'Shipping Cost "12.40 XYZ" is not a number'),
+        ("USD 12.40 EUR", 'Shipping Cost "USD 12.40 EUR" is not a number'),
+        ("12.40 dollars", 'Shipping Cost "12.40 dollars" is not a number'),
+        ("USD", 'Shipping Cost "USD" is not a number'),
         ("NaN", 'Shipping Cost "NaN" is not a number'),
         ("Infinity", 'Shipping Cost "Infinity" is not a number'),
         ("", 'Shipping Cost "" is not a number'),
@@ -195,6 +231,71 @@ def test_parse_money_refuses_a_decimal_comma(value: str) -> None:
     assert str(caught.value) == (
         f'Shipping Cost "{value}" is not a number (use a dot for decimals, e.g. 12.50)'
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("4,50", 4.5),
+        ("4,50 €", 4.5),
+        ("EUR 4,50", 4.5),
+        ("€4,5", 4.5),
+        ("1.204,50", 1204.5),
+        ("1 204,50 €", 1204.5),
+        ("1\u00a0204,50", 1204.5),
+        ("1.500", 1500.0),
+        ("12", 12.0),
+        ("0,00", 0.0),
+    ],
+)
+def test_parse_money_reads_a_decimal_comma_when_the_column_uses_one(
+    value: str, expected: float
+) -> None:
+    """With `decimal_comma=True`, `4,50 €` is 4.5 and `1.204,50` is 1204.5."""
+    assert parse_money("Shipping Cost", value, decimal_comma=True) == expected
+
+
+@pytest.mark.parametrize("value", ["4.50", "1,204.50", "4,5,0", "4,50,"])
+def test_a_decimal_comma_column_refuses_a_decimal_point(value: str) -> None:
+    """In a decimal-comma column, a dot-decimal cost is refused rather than misread."""
+    with pytest.raises(CellError) as caught:
+        parse_money("Shipping Cost", value, decimal_comma=True)
+    assert str(caught.value) == (
+        f'Shipping Cost "{value}" is not a number (this column writes decimals with a comma, '
+        "e.g. 12,50)"
+    )
+
+
+def test_a_decimal_comma_cost_cannot_be_negative() -> None:
+    """The sign is kept through the decimal-comma reading."""
+    with pytest.raises(CellError, match=r'^Shipping Cost "-4,50 €" cannot be negative$'):
+        parse_money("Shipping Cost", "-4,50 €", decimal_comma=True)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["4,50", "12", "", "1.204,50"], True),
+        (["4,50 €", "EUR 3,10"], True),
+        (["4,50", "4.50"], False),  # a clear decimal point: not consistent
+        (["4,50", "1,204.50"], False),
+        (["1,500", "1.500", "12"], False),  # nothing says which
+        (["4.50", "1,204.50", "$3"], False),
+        ([], False),
+        (["abc", "4,50"], True),
+    ],
+)
+def test_decimal_comma_column(values: list[str], expected: bool) -> None:
+    """True when some distinct value has a decimal comma and none a clear decimal point."""
+    assert decimal_comma_column(values) is expected
+
+
+def test_decimal_comma_column_reads_each_distinct_value_once() -> None:
+    """A million rows of a few costs are decided quickly (distinct values only)."""
+    values = ["4,50", "12", "1.204,50"] * 333_334
+    started = time.perf_counter()
+    assert decimal_comma_column(iter(values)) is True
+    assert time.perf_counter() - started < 1.0
 
 
 def test_parse_money_refuses_a_cost_too_large_for_json() -> None:
@@ -281,7 +382,6 @@ def test_parse_datetime_reads_naive_times_as_local_time(
         "11/26/2026 13:15 PM",
         "11/26/2026 0:15 AM",
         "2/30/2026",
-        "2026-11-26 4:15 PM",
         "2026-13-01",
     ],
 )
@@ -298,6 +398,24 @@ def test_parse_datetime_refuses_dates_outside_the_calendar_in_utc(value: str) ->
     with pytest.raises(CellError) as caught:
         parse_datetime("Shipped At", value)
     assert str(caught.value) == NOT_A_DATE.format(value=value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Nov 26, 2026 4:15 PM", "2026-11-26T16:15:00Z"),
+        ("26.11.2026 16:15", "2026-11-26T16:15:00Z"),
+        ("2026-11-26 4:15 PM", "2026-11-26T16:15:00Z"),
+        ("11/26/2026", "2026-11-26T00:00:00Z"),  # a date alone is still local midnight here
+        ("1/1/2016", "2016-01-01T00:00:00Z"),  # and no warning, however far
+    ],
+)
+def test_parse_datetime_reads_the_new_forms_month_first(
+    local_tz: Callable[[str], None], value: str, expected: str
+) -> None:
+    """parse_datetime delegates to dates.py: every form it reads, month first, no warning."""
+    local_tz("UTC0")
+    assert parse_datetime("Shipped At", value) == expected
 
 
 def test_parse_datetime_reads_a_two_digit_year_as_this_century() -> None:
