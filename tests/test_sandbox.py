@@ -577,10 +577,11 @@ def test_other_paths_are_404_and_other_methods_405(client: httpx.Client) -> None
     missing = client.post("/shipment", json={})
     assert missing.status_code == 404
     assert missing.json()["status"] == 404
-    wrong = client.get("/shipments")
+    wrong = client.put("/shipments", json={})
     assert wrong.status_code == 405
-    assert wrong.headers["Allow"] == "POST"
+    assert wrong.headers["Allow"] == "GET, POST"
     assert client.delete("/shipments").status_code == 405
+    assert client.post("/fulfillment-requests", json={}).headers["Allow"] == "GET"
 
 
 def test_body_over_1_mib_is_413(client: httpx.Client) -> None:

@@ -1,8 +1,11 @@
-"""A local fake of Flxpoint's `POST /shipments`, for demos, tests and benchmarks.
+"""A local fake of Flxpoint's shipment API, for demos, tests and benchmarks.
 
-It behaves as the API page documents (tokens, strict bodies, PO and item checks,
-duplicate tracking numbers, 2 requests per second per token) and can inject latency
-and the failures a real network produces. Standard library only.
+`POST /shipments` behaves as the API page documents (tokens, strict bodies, PO and item
+checks, duplicate tracking numbers, 2 requests per second per token); the read side
+(`GET /fulfillment-requests`, `GET /shipments`) answers from the same world, so
+`shippedQuantity` grows as shipments are created, and shares each token's rate limit.
+It can inject latency and the failures a real network produces, and serve HTTPS.
+Standard library only.
 """
 
 from batch_uploader.sandbox.seed import SeedError, load_seed, templates_dir

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from batch_uploader.errors import ConfigError
+from batch_uploader.sandbox.schema import ApiError, CreateShipmentRequest, parse_create_request
 
 SEED_FILE_NAME = "sandbox-seed.json"
 
@@ -58,6 +59,9 @@ class PoItem:
     quantity: int
     inventory_variant_id: int | None = None
     source_variant_id: int | None = None
+    voided_quantity: int = 0
+    """Cancelled before shipping: it no longer remains to ship."""
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ class PurchaseOrder:
     source_id: int
     order_id: int
     items: tuple[PoItem, ...]
+    shipments: tuple[CreateShipmentRequest, ...] = ()
+    """Shipments Flxpoint already had before the sandbox started (seed key `shipments`:
+    `shipment` objects as a POST body holds them); they count as shipped quantity."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,16 @@ def _str(raw: dict[str, Any], key: str) -> str:
     return value
 
 
+def _seed_shipment(fr_id: int, shipment: Any) -> CreateShipmentRequest:
+    """Parse a seed shipment exactly as `POST /shipments` would parse its `shipment`."""
+    body = json.dumps({"fulfillmentRequestId": fr_id, "shipment": shipment}).encode("utf-8")
+    try:
+        return parse_create_request("application/json", body)
+    except ApiError as exc:
+        msg = f"a shipment of fulfillmentRequestId {fr_id}: {exc.message}"
+        raise ValueError(msg) from exc
+
+
 def _parse_seed(raw: Any) -> Seed:
     if not isinstance(raw, dict):
         msg = "the top level must be a JSON object"
@@ -146,8 +163,14 @@ def _parse_seed(raw: Any) -> Seed:
                     quantity=_int(item, "quantity"),
                     inventory_variant_id=_optional_int(item, "inventoryVariantId"),
                     source_variant_id=_optional_int(item, "sourceVariantId"),
+                    voided_quantity=_optional_int(item, "voidedQuantity") or 0,
+                    title=_str(item, "title") if item.get("title") is not None else None,
                 )
                 for item in po["items"]
+            ),
+            shipments=tuple(
+                _seed_shipment(_int(po, "fulfillmentRequestId"), shipment)
+                for shipment in po.get("shipments", ())
             ),
         )
         for po in raw["purchaseOrders"]
@@ -181,6 +204,12 @@ def _check_consistency(seed: Seed, seed_path: Path) -> None:
             problems.append(f"purchase order {po.purchase_order_number} names unknown source")
         if not po.items:
             problems.append(f"purchase order {po.purchase_order_number} has no items")
+        for item in po.items:
+            if not 0 <= item.voided_quantity <= item.quantity:
+                problems.append(
+                    f"purchase order {po.purchase_order_number} item {item.sku}: "
+                    "voidedQuantity must be between 0 and quantity"
+                )
     if problems:
         msg = f"Sandbox seed {seed_path} is inconsistent: {'; '.join(problems)}"
         raise SeedError(msg)

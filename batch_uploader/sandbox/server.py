@@ -1,8 +1,12 @@
-"""The HTTP front of the sandbox: a local fake of Flxpoint's `POST /shipments`.
+"""The HTTP front of the sandbox: a local fake of Flxpoint's shipment API.
 
-Standard library only. Each connection is served by its own thread (HTTP/1.1
+API endpoints: `POST /shipments`, and the read side `GET /fulfillment-requests`,
+`GET /shipments` and `GET /shipments/{id}`; GETs and POSTs of one token share its rate
+limit. Standard library only. Each connection is served by its own thread (HTTP/1.1
 keep-alive), so the sandbox sees the concurrency a real client produces. The server
-never prints per request: request lines and headers may carry a token.
+never prints per request: request lines and headers may carry a token. With
+`SandboxOptions.ssl_context` it speaks HTTPS (the handshake runs in the connection's
+thread, so a slow client never holds up the others).
 
 Admin endpoints (not part of the real API, no token, not rate limited):
 `GET /_sandbox/shipments`, `GET /_sandbox/stats`, `POST /_sandbox/reset`.
@@ -14,6 +18,7 @@ import contextlib
 import json
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -25,6 +30,7 @@ from urllib.parse import urlsplit
 
 from batch_uploader.sandbox.faults import AfterCreate, Faults
 from batch_uploader.sandbox.limits import retry_after_header
+from batch_uploader.sandbox.reads import parse_fr_query, parse_shipment_query
 from batch_uploader.sandbox.schema import ApiError, parse_create_request
 from batch_uploader.sandbox.seed import Seed, SeedError
 from batch_uploader.sandbox.state import (
@@ -36,11 +42,13 @@ from batch_uploader.sandbox.state import (
 
 TOKEN_HEADER = "X-API-TOKEN"  # noqa: S105 (a header name, not a secret)
 SHIPMENTS_PATH = "/shipments"
+FULFILLMENT_REQUESTS_PATH = "/fulfillment-requests"
 ADMIN_SHIPMENTS_PATH = "/_sandbox/shipments"
 ADMIN_STATS_PATH = "/_sandbox/stats"
 ADMIN_RESET_PATH = "/_sandbox/reset"
 ALLOWED_METHODS = {
-    SHIPMENTS_PATH: "POST",
+    SHIPMENTS_PATH: "GET, POST",
+    FULFILLMENT_REQUESTS_PATH: "GET",
     ADMIN_SHIPMENTS_PATH: "GET",
     ADMIN_STATS_PATH: "GET",
     ADMIN_RESET_PATH: "POST",
@@ -95,6 +103,22 @@ class _HttpServer(ThreadingHTTPServer):
         self.app = app
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.ssl_context = app.options.ssl_context
+        if self.ssl_context is not None:
+            # Handshake later, in the connection's own thread (finish_request), not in
+            # the accept loop where one silent client would stall every other.
+            self.socket = self.ssl_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            request.settimeout(IDLE_CONNECTION_TIMEOUT_S)
+            try:
+                request.do_handshake()
+            except (OSError, ValueError):  # not TLS, bad certificate, gone: not our bug
+                return
+        super().finish_request(request, client_address)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks up the host's FQDN, which can stall for seconds
@@ -133,7 +157,8 @@ class _HttpServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         host = _CONNECTABLE_HOST.get(str(host), str(host))
         shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{shown}:{port}"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -171,9 +196,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._wrong_method_or_path(path)
 
     def do_GET(self) -> None:
-        """Serve the admin views."""
-        path = urlsplit(self.path).path
-        if path == ADMIN_SHIPMENTS_PATH:
+        """Serve the read endpoints and the admin views."""
+        parts = urlsplit(self.path)
+        path, query = parts.path, parts.query
+        state = self.server.app.state
+        if path == FULFILLMENT_REQUESTS_PATH:
+            self._read(lambda who: state.fulfillment_requests(who, parse_fr_query(query)))
+        elif path == SHIPMENTS_PATH:
+            self._read(lambda who: state.find_shipments(who, parse_shipment_query(query)))
+        elif path.startswith(SHIPMENTS_PATH + "/") and path.count("/") == 2:
+            self._read(lambda who: state.shipment(who, _path_id(path)))
+        elif path == ADMIN_SHIPMENTS_PATH:
             self._admin(lambda app: app.state.shipments())
         elif path == ADMIN_STATS_PATH:
             self._admin(lambda app: app.state.stats().to_json())
@@ -210,6 +243,44 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(500, {"status": 500, "message": str(error)})
             return
         self._send_json(200, payload)
+
+    # --- GET /fulfillment-requests, GET /shipments ---------------------------------
+
+    def _read(self, view: Callable[[Principal], Any]) -> None:
+        """Answer one GET of the API: token, the shared rate limit, latency, then `view`."""
+        state = self.server.app.state
+        state.begin_read()
+        status: int | None = 500
+        try:
+            status = self._answer_read(view)
+        except OSError:
+            status = None
+            raise
+        except Exception:
+            with contextlib.suppress(OSError):
+                self._send_json(500, {"status": 500, "message": INTERNAL_ERROR_MESSAGE})
+            raise  # a sandbox bug: let the server report it
+        finally:
+            state.end_read(status)
+
+    def _answer_read(self, view: Callable[[Principal], Any]) -> int:
+        app = self.server.app
+        try:
+            self._read_body()
+            principal = self._authenticate()
+            wait_s = app.state.admit(principal, self.arrived_at)
+            if wait_s is not None:
+                return self._too_many_requests(wait_s)
+            delay_s = app.faults.latency()
+            if delay_s > 0:
+                time.sleep(delay_s)
+            if app.faults.fail_before():
+                app.state.record_server_error()
+                return self._send_json(500, {"status": 500, "message": INTERNAL_ERROR_MESSAGE})
+            payload = view(principal)
+        except ApiError as error:
+            return self._send_json(error.status, error.body())
+        return self._send_json(200, payload)
 
     # --- POST /shipments ----------------------------------------------------------
 
@@ -333,8 +404,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
 
+def _path_id(path: str) -> int:
+    """The `{id}` of `/shipments/{id}`, or `ApiError(404)`."""
+    text = path.rsplit("/", 1)[1]
+    if not text.isascii() or not text.isdigit():
+        raise ApiError(404, f"No such endpoint: {path}")
+    return int(text)
+
+
 class Sandbox:
-    """A local `POST /shipments` served from a daemon thread.
+    """The local API served from a daemon thread.
 
     Use as a context manager, or call `start()` and `stop()`. The seed is loaded in
     the constructor, so a bad seed file fails here rather than in the server thread.

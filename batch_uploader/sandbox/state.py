@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import ssl
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +18,9 @@ from typing import Any, Literal
 
 from batch_uploader.errors import ConfigError
 from batch_uploader.sandbox.limits import make_limiter
-from batch_uploader.sandbox.schema import CreateShipmentRequest
-from batch_uploader.sandbox.seed import Seed, load_seed, templates_dir
+from batch_uploader.sandbox.reads import FrQuery, ShipmentQuery
+from batch_uploader.sandbox.schema import ApiError, CreateShipmentRequest
+from batch_uploader.sandbox.seed import Seed, SeedError, default_seed_path, load_seed, templates_dir
 from batch_uploader.sandbox.world import Principal, World, token_fingerprint
 
 __all__ = [
@@ -56,6 +58,8 @@ class SandboxOptions:
     auto_create_pos: bool = False
     """Unknown POs are created on first use and any item is accepted."""
     random_seed: int | None = None
+    ssl_context: ssl.SSLContext | None = field(default=None, compare=False)
+    """Serve HTTPS with this server-side context (the URL then starts with https://)."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -88,24 +92,30 @@ class SandboxStats:
     """A snapshot of what the sandbox has seen since start or the last reset."""
 
     requests: int = 0
-    """Every POST /shipments received, whatever its answer."""
+    """Every POST /shipments received, whatever its answer (reads: see `reads`)."""
     created: int = 0
     """Shipments created (including those whose reply was lost or dropped)."""
     rate_limited: int = 0
-    """Requests answered 429."""
+    """API requests (POSTs and GETs: one limit) answered 429."""
     server_errors: int = 0
     """Injected faults: 500 answers and dropped connections."""
     request_times: dict[str, list[float]] = field(default_factory=dict)
-    """Per token fingerprint, the monotonic arrival times of ACCEPTED requests."""
+    """Per token fingerprint, the monotonic arrival times of ACCEPTED requests, GETs and
+    POSTs alike (they share the token's limit)."""
     max_in_flight: int = 0
     """The most POST /shipments requests handled at the same time."""
     status_counts: dict[int, int] = field(default_factory=dict)
-    """How many answers of each HTTP status were sent (dropped connections: none)."""
+    """How many answers of each HTTP status POSTs got (dropped connections: none)."""
+    reads: int = 0
+    """Every GET of the API (`/fulfillment-requests`, `/shipments`) received."""
+    read_status_counts: dict[int, int] = field(default_factory=dict)
+    """How many answers of each HTTP status those GETs got."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the stats as a JSON-ready dict (status codes become string keys)."""
         data = dataclasses.asdict(self)
         data["status_counts"] = {str(code): n for code, n in self.status_counts.items()}
+        data["read_status_counts"] = {str(code): n for code, n in self.read_status_counts.items()}
         return data
 
 
@@ -119,6 +129,8 @@ class _Counters:
     max_in_flight: int = 0
     request_times: dict[str, list[float]] = field(default_factory=dict)
     status_counts: dict[int, int] = field(default_factory=dict)
+    reads: int = 0
+    read_status_counts: dict[int, int] = field(default_factory=dict)
 
 
 class SandboxState:
@@ -154,6 +166,19 @@ class SandboxState:
             counters.in_flight -= 1
             if status is not None:
                 counters.status_counts[status] = counters.status_counts.get(status, 0) + 1
+
+    def begin_read(self) -> None:
+        """Count a GET of the API."""
+        with self._lock:
+            self._counters.reads += 1
+
+    def end_read(self, status: int | None) -> None:
+        """Count the status a GET was answered with (None: no answer was sent)."""
+        if status is None:
+            return
+        with self._lock:
+            counts = self._counters.read_status_counts
+            counts[status] = counts.get(status, 0) + 1
 
     def record_server_error(self) -> None:
         """Count an injected 500 or dropped connection."""
@@ -198,11 +223,18 @@ class SandboxState:
                 request_times={k: list(v) for k, v in counters.request_times.items()},
                 max_in_flight=counters.max_in_flight,
                 status_counts=dict(counters.status_counts),
+                reads=counters.reads,
+                read_status_counts=dict(counters.read_status_counts),
             )
 
     def _new_world(self) -> World:
         seed = load_seed(self._options.seed_path)
-        return World(seed, auto_create_pos=self._options.auto_create_pos)
+        try:
+            return World(seed, auto_create_pos=self._options.auto_create_pos)
+        except ApiError as exc:  # a seed shipment the POST rules refuse
+            path = self._options.seed_path or default_seed_path()
+            msg = f"Sandbox seed {path} is inconsistent: a seed shipment: {exc.message}"
+            raise SeedError(msg) from exc
 
     def reset(self) -> None:
         """Forget shipments, counters and rate-limit history; reload the seed file."""
@@ -214,6 +246,21 @@ class SandboxState:
             self._counters = _Counters(in_flight=in_flight, max_in_flight=in_flight)
 
     # --- creating -----------------------------------------------------------------
+
+    def fulfillment_requests(self, principal: Principal, query: FrQuery) -> list[dict[str, Any]]:
+        """One page of `GET /fulfillment-requests` (may create POs: `auto_create_pos`)."""
+        with self._lock:
+            return self._world.fulfillment_requests(principal, query)
+
+    def find_shipments(self, principal: Principal, query: ShipmentQuery) -> list[dict[str, Any]]:
+        """One page of `GET /shipments`."""
+        with self._lock:
+            return self._world.find_shipments(principal, query)
+
+    def shipment(self, principal: Principal, shipment_id: int) -> dict[str, Any]:
+        """`GET /shipments/{id}`, or `ApiError(404)`."""
+        with self._lock:
+            return self._world.shipment(principal, shipment_id)
 
     def create(self, principal: Principal, request: CreateShipmentRequest) -> dict[str, Any]:
         """Create a shipment and return a copy of it, or raise `ApiError`.
