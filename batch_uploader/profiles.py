@@ -1,22 +1,45 @@
 """Column-mapping profiles: which header names mean which shipment field.
 
-A profile is a TOML file (`templates/profiles/*.toml`, or the user's own). The profile for a
-file is detected from its header row: the one that recognises the most columns wins, and a
-tie is refused rather than guessed.
+A profile is a TOML file (`templates/profiles/*.toml`, or the user's own). The columns of a
+file are chosen in this order, the first that speaks winning:
+
+1. `--map FIELD=HEADER` (the user said so);
+2. the profile that applies: a named format whose `[detect] headers` are all present beats a
+   profile without detection rules; among equals the one recognising the most columns wins,
+   and a tie is refused, never guessed;
+3. for every field the profile does not map, the header's meaning (headers.py): an exact
+   field name, then an alias of the canonical profile, then a word match.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 from batch_uploader.errors import ConfigError, InputError
+from batch_uploader.headers import HeaderTie, best_columns, normalize_header, words
+from batch_uploader.headers import recognised_fields as _word_fields
 from batch_uploader.paths import templates_dir
 from batch_uploader.tomlfile import read_toml
+
+__all__ = [
+    "FIELD_LABELS",
+    "GENERIC",
+    "ColumnMap",
+    "Profile",
+    "bundled_profiles",
+    "choose_columns",
+    "header_score",
+    "load_profile",
+    "normalize_header",
+    "resolve_profile",
+]
 
 # The fields a profile may map, with the name a clerk sees in messages.
 FIELD_LABELS: dict[str, str] = {
@@ -38,27 +61,42 @@ FIELD_LABELS: dict[str, str] = {
     "inventory_variant_id": "Inventory Variant ID",
     "rma_item_id": "RMA Item ID",
     "void": "Void",
+    "master_tracking_number": "Master Tracking Number",
 }
 ITEM_ID_FIELDS = ("sku", "purchase_order_item_id", "order_item_id")  # what the API accepts
 SHIPMENT_CUSTOM_PREFIX = "custom"
 ITEM_CUSTOM_PREFIX = "itemcustom"
+DATE_ORDERS = ("mdy", "dmy")
+CANONICAL = "canonical"
+MAX_SUGGESTIONS = 3
+SUGGESTION_CUTOFF = 0.6
+"""difflib ratio from which a header of the file is offered as "did you mean"."""
 _CUSTOM_HEADER = re.compile(r"^\s*(item\s*custom|custom)\s*:\s*(.+?)\s*$", re.IGNORECASE)
-_NOT_ALNUM = re.compile(r"[\W_]+")  # keeps letters of every script
 
 
-def normalize_header(name: str) -> str:
-    """`PO #` → `po`, `Tracking No.` → `trackingno`: case, space and punctuation do not matter."""
-    return _NOT_ALNUM.sub("", name.casefold())
+def _loose(name: str) -> str:
+    """How `[detect]` headers compare: case and surrounding/double spaces only.
+
+    Punctuation counts here (Amazon's `order-id` is not TikTok's `Order ID`).
+    """
+    return " ".join(name.casefold().split())
 
 
 @dataclass(frozen=True)
 class Profile:
-    """A named mapping from header names to fields."""
+    """A named mapping from header names to fields, and what it knows about its format."""
 
     name: str
     description: str
     aliases: dict[str, tuple[str, ...]]  # field -> header names as written in the profile
     path: Path | None = None
+    source: str = ""  # the published layout this profile was checked against
+    date_order: str | None = None  # "mdy" / "dmy" when the format fixes it
+    detect: tuple[str, ...] = ()  # headers that must all be present to name this format
+    refuse: str | None = None  # a format without tracking numbers: why, and what to export
+    ignore: tuple[str, ...] = ()  # headers of the format that mean nothing to us
+    row_type_column: str | None = None  # e.g. Matrixify's "Line: Type"
+    row_types_kept: tuple[str, ...] = ()  # the row types that are data rows
 
     @cached_property
     def _wanted(self) -> dict[str, tuple[str, int]]:
@@ -68,6 +106,18 @@ class Profile:
             for field, names in self.aliases.items()
             for rank, alias in reversed(list(enumerate(names)))  # first alias wins a clash
         }
+
+    @cached_property
+    def ignored_keys(self) -> frozenset[str]:
+        """The `ignore` headers, normalized."""
+        return frozenset(normalize_header(name) for name in self.ignore)
+
+    def detected(self, header: Sequence[str]) -> bool:
+        """Whether every `[detect]` header is present (False for a profile without any)."""
+        if not self.detect:
+            return False
+        present = {_loose(h) for h in header}
+        return all(_loose(name) in present for name in self.detect)
 
     def match(self, header: Sequence[str]) -> ColumnMap:
         """Map each field to the header columns its aliases name, in the profile's order.
@@ -92,14 +142,24 @@ class Profile:
                 found.setdefault(match[0], []).append((match[1], index))
         columns = {field: tuple(i for _, i in sorted(hits)) for field, hits in found.items()}
         fields = {field: indexes[0] for field, indexes in columns.items()}
+        how = dict.fromkeys(fields, f"profile {self.name}")
         return ColumnMap(
-            self, tuple(header), fields, tuple(shipment_custom), tuple(item_custom), columns
+            self,
+            tuple(header),
+            fields,
+            tuple(shipment_custom),
+            tuple(item_custom),
+            columns,
+            how=how,
         )
+
+
+GENERIC = Profile("generic", "no named format: columns recognised by their words", {})
 
 
 @dataclass(frozen=True)
 class ColumnMap:
-    """Where each field sits in one table's header, under one profile."""
+    """Where each field sits in one table's header, and why."""
 
     profile: Profile
     header: tuple[str, ...]
@@ -108,28 +168,68 @@ class ColumnMap:
     item_custom: tuple[tuple[str, int], ...]
     # Every column of each field, preferred first (`fields` holds the preferred one).
     columns: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+    # Per field: "profile NAME", "exact", "alias", "words" or "--map".
+    how: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Headers mapped to nothing (non-blank ones), in file order.
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def format_name(self) -> str:
+        """The profile whose format this is, or `generic` when only word matching applied."""
+        return self.profile.name
 
     @property
     def recognised(self) -> int:
         """How many columns this profile understands: the detection score."""
         return len(self.fields) + len(self.shipment_custom) + len(self.item_custom)
 
+    @property
+    def ignored_indexes(self) -> frozenset[int]:
+        """Columns mapped to nothing (what a non-data row may alone fill)."""
+        taken = {i for cols in self.columns.values() for i in cols} | set(self.fields.values())
+        taken |= {i for _, i in self.shipment_custom} | {i for _, i in self.item_custom}
+        return frozenset(i for i in range(len(self.header)) if i not in taken)
+
     def missing(self) -> list[str]:
-        """The required columns that are absent, as clerk-facing names (empty when usable)."""
+        """The required fields that have no column, as clerk-facing names (empty when usable).
+
+        Only the tracking number and a PO identity are required: a row without item
+        columns ships the whole PO.
+        """
         missing = []
         if "tracking_number" not in self.fields:
-            missing.append(self._names("tracking_number"))
-        if "quantity" not in self.fields:
-            missing.append(self._names("quantity"))
+            missing.append(FIELD_LABELS["tracking_number"])
         if "po_number" not in self.fields and "fulfillment_request_id" not in self.fields:
-            missing.append(f"{self._names('po_number')} or {self._names('fulfillment_request_id')}")
-        if not any(field in self.fields for field in ITEM_ID_FIELDS):
-            missing.append(" or ".join(self._names(f) for f in ITEM_ID_FIELDS))
+            missing.append(
+                f"{FIELD_LABELS['po_number']} or {FIELD_LABELS['fulfillment_request_id']}"
+            )
         return missing
 
-    def _names(self, field: str) -> str:
-        aliases = self.profile.aliases.get(field)
-        return f'"{aliases[0]}"' if aliases else f'"{FIELD_LABELS[field]}"'
+
+def _text(data: Mapping[str, Any], key: str, path: Path) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        msg = f"profile {path}: {key} must be text"
+        raise ConfigError(msg)
+    return value
+
+
+def _names(data: Mapping[str, Any], key: str, path: Path) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(n, str) and n.strip() for n in value):
+        msg = f"profile {path}: {key} must be a header name or a list of header names"
+        raise ConfigError(msg)
+    return tuple(value)
+
+
+def _table(data: Mapping[str, Any], key: str, path: Path) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        msg = f"profile {path}: [{key}] must be a table"
+        raise ConfigError(msg)
+    return value
 
 
 def load_profile(path: Path) -> Profile:
@@ -159,14 +259,54 @@ def load_profile(path: Path) -> Profile:
     if not isinstance(name, str) or not isinstance(description, str):
         msg = f"profile {path}: name and description must be text"
         raise ConfigError(msg)
-    return Profile(name, description, aliases, path)
+    date_order = _text(data, "date_order", path)
+    if date_order is not None and date_order not in DATE_ORDERS:
+        msg = f"profile {path}: date_order must be one of {', '.join(DATE_ORDERS)}"
+        raise ConfigError(msg)
+    detect = _names(_table(data, "detect", path), "headers", path)
+    refuse = _text(data, "refuse", path)
+    if refuse is not None and not detect:
+        msg = f"profile {path}: refuse needs [detect] headers naming the format it refuses"
+        raise ConfigError(msg)
+    rows = _table(data, "rows", path)
+    type_column = _text(rows, "type_column", path)
+    kept = _names(rows, "keep", path)
+    if type_column is not None and not kept:
+        msg = f"profile {path}: [rows] type_column needs keep = [row types that are data]"
+        raise ConfigError(msg)
+    return Profile(
+        name,
+        description,
+        aliases,
+        path,
+        source=_text(data, "source", path) or "",
+        date_order=date_order,
+        detect=detect,
+        refuse=refuse,
+        ignore=_names(data, "ignore", path),
+        row_type_column=type_column,
+        row_types_kept=kept,
+    )
+
+
+@cache
+def _bundled() -> tuple[Profile, ...]:
+    paths = sorted((templates_dir() / "profiles").glob("*.toml"))
+    profiles = [load_profile(p) for p in paths]
+    return tuple(sorted(profiles, key=lambda p: (p.name != CANONICAL, p.name)))
 
 
 def bundled_profiles() -> list[Profile]:
     """Every profile shipped in templates/profiles, canonical first."""
-    paths = sorted((templates_dir() / "profiles").glob("*.toml"))
-    profiles = [load_profile(p) for p in paths]
-    return sorted(profiles, key=lambda p: (p.name != "canonical", p.name))
+    return list(_bundled())
+
+
+def _canonical_aliases() -> dict[str, tuple[str, ...]]:
+    """The canonical profile's names: the alias layer of word matching."""
+    for profile in _bundled():
+        if profile.name == CANONICAL:
+            return profile.aliases
+    return {}
 
 
 def resolve_profile(name_or_path: str) -> Profile:
@@ -185,44 +325,216 @@ def resolve_profile(name_or_path: str) -> Profile:
     raise ConfigError(msg)
 
 
+SPELLING_BONUS = 0.4
+"""Added (times the share of cells) when a profile's columns are spelled exactly as it writes
+them: Amazon's template has a label row ("Order ID") above the real header ("order-id")."""
+WORD_FIELD_WEIGHT = 0.01
+"""Per field named by words: breaks ties and finds headers no profile knows (< 1 in all)."""
+
+
 def header_score(profiles: Sequence[Profile]) -> Callable[[Sequence[str]], float]:
-    """How header-like a row is: the most columns any profile recognises in it."""
+    """How header-like a row is.
+
+    The integer part is the most columns any profile recognises in it; the fraction prefers
+    a row spelled exactly as that profile writes its headers, then rows whose words name
+    more fields (a generic header no profile knows still scores above a title line).
+    Each cell is normalized once per row, not once per profile: the scan reads up to 20
+    rows of up to ~100 columns against every profile.
+    """
+    prepared = [
+        (p._wanted, {_loose(a) for names in p.aliases.values() for a in names}) for p in profiles
+    ]
 
     def score(row: Sequence[str]) -> float:
-        return float(max((p.match(row).recognised for p in profiles), default=0))
+        keys = [normalize_header(cell) for cell in row]
+        custom = sum(1 for cell in row if ":" in cell and _is_custom(cell))
+        best = float(custom)
+        for wanted, spelled in prepared:
+            found: dict[str, str] = {}
+            for cell, key in zip(row, keys, strict=True):
+                hit = wanted.get(key)
+                if hit is not None and hit[0] not in found:
+                    found[hit[0]] = cell
+            if not found:
+                continue
+            exact = sum(1 for cell in found.values() if _loose(cell) in spelled)
+            value = len(found) + custom + SPELLING_BONUS * exact / len(found)
+            best = max(best, value)
+        return best + WORD_FIELD_WEIGHT * _word_fields(row)
 
     return score
 
 
-def choose_columns(
-    header: Sequence[str], label: str, profiles: Sequence[Profile], forced: bool
-) -> ColumnMap:
-    """Pick the profile for a header row, or explain exactly why none fits.
+def _is_custom(cell: str) -> bool:
+    custom = _CUSTOM_HEADER.match(cell)
+    return bool(custom and custom.group(2).strip())
 
-    With one forced profile (`--profile`), its required columns must be present. Otherwise the
-    usable profile recognising the most columns wins; a tie is refused, never guessed.
+
+def _pick_profile(
+    header: Sequence[str], label: str, profiles: Sequence[Profile], forced: bool
+) -> ColumnMap | None:
+    """The profile that applies to this header, or None (then only word matching applies)."""
+    if forced:
+        return profiles[0].match(header) if profiles else None
+    named = [p.match(header) for p in profiles if p.detected(header)]
+    plain = [p.match(header) for p in profiles if not p.detect]
+    for group in (named, [m for m in plain if not m.missing()]):
+        if not group:
+            continue
+        top = max(m.recognised for m in group)
+        winners = [m for m in group if m.recognised == top]
+        if len(winners) > 1:
+            names = ", ".join(m.profile.name for m in winners)
+            msg = (
+                f"{label}: the header matches several profiles equally ({names}); "
+                f"choose one with --profile NAME"
+            )
+            raise InputError(msg)
+        return winners[0]
+    return None
+
+
+def _overrides(header: Sequence[str], overrides: Mapping[str, str]) -> dict[str, tuple[int, str]]:
+    """`--map FIELD=HEADER` → field: (column, header); a wrong field or header is ConfigError."""
+    out: dict[str, tuple[int, str]] = {}
+    for field, wanted in overrides.items():
+        if field not in FIELD_LABELS:
+            msg = f"--map {field}={wanted}: unknown field {field!r}; choose one of: " + ", ".join(
+                FIELD_LABELS
+            )
+            raise ConfigError(msg)
+        exact = [i for i, h in enumerate(header) if h.strip() == wanted.strip()]
+        loose = [i for i, h in enumerate(header) if normalize_header(h) == normalize_header(wanted)]
+        found = exact or loose
+        if not found or not normalize_header(wanted):
+            columns = ", ".join(f'"{h}"' for h in header if h.strip())
+            msg = (
+                f'--map {field}={wanted}: the file has no column "{wanted}"; its columns: {columns}'
+            )
+            raise ConfigError(msg)
+        out[field] = (found[0], header[found[0]])
+    return out
+
+
+def _suggestions(header: Sequence[str], taken: set[int], targets: Sequence[str]) -> list[str]:
+    """The file's free headers closest to the names of a missing field (closest first)."""
+    wanted = [normalize_header(t) for t in targets if normalize_header(t)]
+    target_words = {w for t in targets for w in words(t)} - {"number", "id", "or"}
+    scored: list[tuple[float, int, str]] = []
+    for index, raw in enumerate(header):
+        key = normalize_header(raw)
+        if index in taken or not key:
+            continue
+        ratio = max(difflib.SequenceMatcher(None, key, w).ratio() for w in wanted)
+        if target_words & set(words(raw)):
+            ratio = max(ratio, SUGGESTION_CUTOFF + 0.01)
+        if ratio >= SUGGESTION_CUTOFF:
+            scored.append((-ratio, index, raw))
+    return [raw for _, _, raw in sorted(scored)[:MAX_SUGGESTIONS]]
+
+
+_REQUIRED_TARGETS = {
+    FIELD_LABELS["tracking_number"]: ("tracking_number",),
+    f"{FIELD_LABELS['po_number']} or {FIELD_LABELS['fulfillment_request_id']}": (
+        "po_number",
+        "fulfillment_request_id",
+    ),
+}
+
+
+def _refusal(label: str, chosen: ColumnMap) -> str:
+    """One line naming only the missing fields, each with the file's closest headers."""
+    taken = set(chosen.fields.values()) | {i for cols in chosen.columns.values() for i in cols}
+    aliases = _canonical_aliases()
+    parts = []
+    names = []
+    for missing in chosen.missing():
+        fields = _REQUIRED_TARGETS[missing]
+        names.append(fields[0])
+        targets = [n for f in fields for n in (FIELD_LABELS[f], *aliases.get(f, ()))]
+        targets += [n for f in fields for n in chosen.profile.aliases.get(f, ())]
+        close = _suggestions(chosen.header, taken, targets)
+        hint = " or ".join(f'"{h}"' for h in close)
+        parts.append(f"{missing} (did you mean {hint}?)" if close else missing)
+    maps = " and ".join(f"--map {name}=HEADER" for name in names)
+    return f"{label}: required column missing: {'; '.join(parts)}. Name it with {maps}."
+
+
+def choose_columns(
+    header: Sequence[str],
+    label: str,
+    profiles: Sequence[Profile],
+    forced: bool,
+    overrides: Mapping[str, str] | None = None,
+) -> ColumnMap:
+    """Map the header's columns to fields, or explain in one line why the file cannot be used.
+
+    `--map` overrides win over everything; then the profile that applies (the forced one,
+    with `--profile`); every field still unmapped is looked up by the header's meaning
+    (exact name > canonical alias > word match). A format that carries no tracking numbers
+    is refused with its profile's message; a tie between two headers for one field, or
+    between two profiles, is refused rather than guessed.
     """
-    found = ", ".join(f'"{h}"' for h in header)
-    maps = [p.match(header) for p in profiles]
-    usable = [m for m in maps if not m.missing()]
-    if forced or not usable:
-        best = maps[0] if forced else max(maps, key=lambda m: m.recognised)
-        if forced and not best.missing():
-            return best
-        missing = "; ".join(best.missing())
-        hint = "" if forced else " Use --profile NAME|FILE if this export has other column names."
-        msg = (
-            f"{label}: required column missing: {missing} "
-            f"(profile {best.profile.name}; columns found: {found}).{hint}"
-        )
+    mapped = _overrides(header, overrides or {})
+    chosen = _pick_profile(header, label, profiles, forced)
+    if chosen is not None and chosen.profile.refuse and "tracking_number" not in mapped:
+        msg = f"{label}: {chosen.profile.refuse}"
         raise InputError(msg)
-    top = max(m.recognised for m in usable)
-    winners = [m for m in usable if m.recognised == top]
-    if len(winners) > 1:
-        names = ", ".join(m.profile.name for m in winners)
-        msg = (
-            f"{label}: the header matches several profiles equally ({names}); "
-            f"choose one with --profile NAME"
+    base = chosen if chosen is not None else GENERIC.match(header)
+    profile = base.profile
+    columns = dict(base.columns)
+    how = dict(base.how)
+    if profile.name == CANONICAL:  # the contract's own names: say which kind of name it was
+        canonical = {normalize_header(n) for n in FIELD_LABELS.values()}
+        for field, indexes in columns.items():
+            exact = normalize_header(header[indexes[0]]) in canonical
+            how[field] = "exact" if exact else "alias"
+    for field, (index, _) in mapped.items():
+        for other in list(columns):
+            kept = tuple(i for i in columns[other] if i != index)
+            if kept:
+                columns[other] = kept
+            else:
+                del columns[other], how[other]
+        columns[field] = (index,)
+        how[field] = "--map"
+    taken = {i for cols in columns.values() for i in cols}
+    taken |= {i for _, i in base.shipment_custom} | {i for _, i in base.item_custom}
+    ignored_keys = profile.ignored_keys
+    taken |= {i for i, h in enumerate(header) if normalize_header(h) in ignored_keys}
+    try:
+        found = best_columns(
+            header,
+            fields=[f for f in FIELD_LABELS if f not in columns],
+            skip=taken,
+            exact={f: FIELD_LABELS[f] for f in FIELD_LABELS if f not in columns},
+            aliases=_canonical_aliases(),
         )
-        raise InputError(msg)
-    return winners[0]
+    except HeaderTie as tie:
+        first, second = tie.headers
+        msg = (
+            f'{label}: two columns could be the {FIELD_LABELS[tie.field]}: "{first}" and '
+            f'"{second}"; choose one with --map {tie.field}=HEADER'
+        )
+        raise InputError(msg) from None
+    for field, candidate in found.items():
+        columns[field] = (candidate.index,)
+        how[field] = candidate.how
+    fields = {field: indexes[0] for field, indexes in columns.items()}
+    used = {i for cols in columns.values() for i in cols}
+    used |= {i for _, i in base.shipment_custom} | {i for _, i in base.item_custom}
+    ignored = tuple(h for i, h in enumerate(header) if i not in used and h.strip())
+    ordered = {f: fields[f] for f in FIELD_LABELS if f in fields}
+    result = ColumnMap(
+        profile,
+        tuple(header),
+        ordered,
+        base.shipment_custom,
+        base.item_custom,
+        {f: columns[f] for f in ordered},
+        how={f: how[f] for f in ordered},
+        ignored=ignored,
+    )
+    if result.missing():
+        raise InputError(_refusal(label, result))
+    return result

@@ -21,11 +21,17 @@ from batch_uploader.profiles import (
 BUNDLED = [
     "canonical",
     "amazon-ship-confirm",
+    "ebay-orders",
+    "fedex-ship-manager",
     "shipstation",
     "shopify-matrixify",
+    "shopify-orders",
     "supplier-tracking",
+    "tiktok-shop",
+    "ups-worldship",
+    "woocommerce-ast",
 ]
-HINT = " Use --profile NAME|FILE if this export has other column names."
+REFUSED = {"shopify-orders"}  # formats without tracking numbers: recognised, then refused
 
 
 def write_profile(path: Path, text: str) -> Path:
@@ -58,11 +64,12 @@ def test_bundled_profiles_are_listed_canonical_first() -> None:
     assert [p.name for p in bundled_profiles()] == BUNDLED
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", sorted(set(BUNDLED) - REFUSED))
 def test_each_bundled_profile_is_detected_from_its_own_header(name: str) -> None:
     """A header of a profile's first aliases is usable and picks that profile, no tie."""
     profile = bundled(name)
     header = [names[0] for names in profile.aliases.values()]
+    header += [h for h in profile.detect if h not in header]
     chosen = choose_columns(header, "export.csv", bundled_profiles(), forced=False)
     assert chosen.profile.name == name
     assert chosen.missing() == []
@@ -130,7 +137,8 @@ def test_load_profile_refuses_an_unknown_field_and_lists_the_known_ones(tmp_path
         f"profile {path}: unknown column field 'traking_number'; known fields: "
         "po_number, source_id, fulfillment_request_id, tracking_number, carrier, method, "
         "shipped_at, shipping_cost, tracking_url, note, suppressed, sku, quantity, "
-        "purchase_order_item_id, order_item_id, inventory_variant_id, rma_item_id, void"
+        "purchase_order_item_id, order_item_id, inventory_variant_id, rma_item_id, void, "
+        "master_tracking_number"
     )
 
 
@@ -186,8 +194,9 @@ def test_resolve_profile_refuses_an_unknown_name_and_lists_the_bundled_ones() ->
     with pytest.raises(ConfigError) as caught:
         resolve_profile("shopify")
     assert str(caught.value) == (
-        "unknown profile 'shopify'; choose one of: canonical, amazon-ship-confirm, shipstation, "
-        "shopify-matrixify, supplier-tracking, or give a .toml file"
+        "unknown profile 'shopify'; choose one of: canonical, amazon-ship-confirm, ebay-orders, "
+        "fedex-ship-manager, shipstation, shopify-matrixify, shopify-orders, supplier-tracking, "
+        "tiktok-shop, ups-worldship, woocommerce-ast, or give a .toml file"
     )
 
 
@@ -287,33 +296,32 @@ def test_choose_columns_refuses_a_tie() -> None:
 
 def test_choose_columns_ignores_unusable_profiles_when_counting() -> None:
     """A profile that recognises more columns but misses a required one does not win or tie."""
-    # canonical recognises 6 columns but has no quantity; supplier-tracking 5, all it needs
-    header = ["PO Number", "Tracking Number", "SKU", "Carrier", "Note", "Method"]
-    header += ["Order #", "Tracking", "Item Number", "Qty Shipped"]
+    # canonical recognises 6 columns but has no tracking number; supplier-tracking 5, all it needs
+    header = ["PO Number", "Qty", "SKU", "Carrier", "Note", "Method"]
+    header += ["Order #", "Tracking Code", "Item Number", "Qty Shipped"]
     chosen = choose_columns(header, "f.csv", bundled_profiles(), forced=False)
     assert chosen.profile.name == "supplier-tracking"
 
 
 def test_choose_columns_names_the_missing_required_column() -> None:
-    """Without a usable profile, the best one's missing columns are named, with the hint."""
+    """Only the missing required field is named (no profile), with how to name it."""
     header = ["PO Number", "SKU", "Qty"]
     with pytest.raises(InputError) as caught:
         choose_columns(header, "orders.csv", bundled_profiles(), forced=False)
     assert str(caught.value) == (
-        'orders.csv: required column missing: "Tracking Number" (profile canonical; '
-        'columns found: "PO Number", "SKU", "Qty").' + HINT
+        "orders.csv: required column missing: Tracking Number. "
+        "Name it with --map tracking_number=HEADER."
     )
 
 
 def test_choose_columns_names_every_missing_required_column() -> None:
-    """A header nothing recognises lists all four required columns and their alternatives."""
+    """A header nothing recognises names both required fields: tracking number and PO."""
     with pytest.raises(InputError) as caught:
         choose_columns(["foo", "bar"], "orders.csv", bundled_profiles(), forced=False)
     assert str(caught.value) == (
-        'orders.csv: required column missing: "Tracking Number"; "Quantity"; '
-        '"PO Number" or "Fulfillment Request ID"; '
-        '"SKU" or "PO Item ID" or "Order Item ID" '
-        '(profile canonical; columns found: "foo", "bar").' + HINT
+        "orders.csv: required column missing: Tracking Number; "
+        "PO Number or Fulfillment Request ID. "
+        "Name it with --map tracking_number=HEADER and --map po_number=HEADER."
     )
 
 
@@ -326,22 +334,40 @@ def test_choose_columns_with_a_forced_profile_uses_it_even_if_another_fits_bette
     assert chosen.fields == {"po_number": 4, "tracking_number": 5, "sku": 6, "quantity": 7}
 
 
-def test_choose_columns_with_a_forced_profile_names_its_own_aliases_without_hint() -> None:
-    """A forced profile's missing columns use its own header names, and no --profile hint."""
-    header = ["tracking-number", "sku", "quantity"]
+def test_choose_columns_with_a_forced_profile_suggests_the_closest_headers() -> None:
+    """A forced profile's missing field is named with the file's closest headers."""
+    header = ["tracking-number", "sku", "quantity", "order-ref"]
     with pytest.raises(InputError) as caught:
         choose_columns(header, "amazon.txt", [bundled("amazon-ship-confirm")], forced=True)
     assert str(caught.value) == (
-        'amazon.txt: required column missing: "order-id" or "Fulfillment Request ID" '
-        '(profile amazon-ship-confirm; columns found: "tracking-number", "sku", "quantity").'
+        "amazon.txt: required column missing: PO Number or Fulfillment Request ID (did you "
+        'mean "order-ref"?). Name it with --map po_number=HEADER.'
     )
 
 
 def test_header_score_is_the_most_columns_any_profile_recognises() -> None:
-    """A row's header-likeness is the best profile's count of recognised columns."""
+    """A row's header-likeness is the best profile's count of recognised columns (the integer
+    part; the fraction only breaks ties) and 0 for a data row."""
     score = header_score(bundled_profiles())
-    assert score(["PO Number", "Tracking Number", "junk", "Custom: Gift"]) == 3.0
+    assert int(score(["PO Number", "Tracking Number", "junk", "Custom: Gift"])) == 3
     assert score(["1001", "1Z999AA10123456784", "2"]) == 0.0
+
+
+def test_header_score_prefers_the_row_spelled_as_the_profile_writes_it() -> None:
+    """Amazon's label row ("Order ID") loses to its real header row ("order-id")."""
+    score = header_score(bundled_profiles())
+    labels = ["Order ID", "Order Item ID", "Quantity", "Ship Date", "Carrier Code"]
+    labels += ["Tracking Number"]
+    real = ["order-id", "order-item-id", "quantity", "ship-date", "carrier-code"]
+    real += ["tracking-number"]
+    assert score(real) > score(labels)
+
+
+def test_header_score_finds_a_header_no_profile_knows() -> None:
+    """Headers recognised only by their words still score above a title line."""
+    score = header_score(bundled_profiles())
+    assert score(["Item SKU", "Qty Shipped", "Order ID", "Trk #"]) > 0
+    assert score(["ACME Supply Co. - shipment confirmation", "", ""]) == 0.0
 
 
 def test_user_profile_maps_its_own_header_names(tmp_path: Path) -> None:
@@ -380,3 +406,138 @@ def test_canonical_profile_maps_every_field() -> None:
     """The canonical profile (the template's own columns) maps every field there is."""
     canonical = bundled("canonical")
     assert set(canonical.aliases) == set(FIELD_LABELS)
+
+
+def test_load_profile_reads_the_format_keys(tmp_path: Path) -> None:
+    """source, date_order, [detect], refuse, ignore and [rows] are read onto the Profile."""
+    path = write_profile(
+        tmp_path / "fmt.toml",
+        'source = "vendor manual p. 12"\n'
+        'date_order = "dmy"\n'
+        'refuse = "no tracking here"\n'
+        'ignore = ["Line ID"]\n'
+        "[detect]\n"
+        'headers = ["Ref", "Line Kind"]\n'
+        "[rows]\n"
+        'type_column = "Line Kind"\n'
+        'keep = ["Item"]\n'
+        "[columns]\n"
+        'po_number = "Ref"\n',
+    )
+    profile = load_profile(path)
+    assert (profile.source, profile.date_order, profile.refuse) == (
+        "vendor manual p. 12",
+        "dmy",
+        "no tracking here",
+    )
+    assert (profile.detect, profile.ignore) == (("Ref", "Line Kind"), ("Line ID",))
+    assert (profile.row_type_column, profile.row_types_kept) == ("Line Kind", ("Item",))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('date_order = "ymd"\n', "date_order must be one of mdy, dmy"),
+        ('refuse = "x"\n', "refuse needs [detect] headers naming the format it refuses"),
+        ('[rows]\ntype_column = "Kind"\n', "[rows] type_column needs keep = [row types that"),
+        ("[detect]\nheaders = 3\n", "headers must be a header name or a list of header names"),
+        ("source = 3\n", "source must be text"),
+    ],
+)
+def test_load_profile_refuses_bad_format_keys(tmp_path: Path, text: str, message: str) -> None:
+    """Each new key is checked and a mistake named."""
+    path = write_profile(tmp_path / "p.toml", text + '[columns]\npo_number = "Ref"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_profile(path)
+    assert str(caught.value).startswith(f"profile {path}: {message}")
+
+
+def test_every_bundled_profile_loads_with_a_source() -> None:
+    """Each shipped format says which published layout it was checked against."""
+    for profile in bundled_profiles():
+        assert profile.name == "canonical" or profile.source
+
+
+def test_detect_headers_keep_a_profile_from_claiming_a_file_by_one_word() -> None:
+    """A sheet with a `Name` column is not Matrixify; a TikTok `Order ID` is not Amazon's."""
+    header = ["Customer PO", "Name", "Tracking #", "Item #", "Qty Shipped"]
+    assert choose_columns(header, "f.csv", bundled_profiles(), False).format_name == (
+        "supplier-tracking"
+    )
+    header = ["Order ID", "Tracking ID", "Seller SKU", "Quantity"]
+    assert choose_columns(header, "f.csv", bundled_profiles(), False).format_name == ("tiktok-shop")
+
+
+def test_a_named_format_fills_unmapped_fields_by_words() -> None:
+    """The profile wins where it applies; fields it does not map are found by their words."""
+    header = ["Order - Number", "Shipment - Tracking Number", "Item - SKU", "Item - Qty"]
+    header += ["Tracking Page", "Ship Notes"]
+    chosen = choose_columns(header, "f.csv", bundled_profiles(), forced=False)
+    assert chosen.format_name == "shipstation"
+    assert chosen.how["po_number"] == "profile shipstation"
+    assert (chosen.fields["tracking_url"], chosen.how["tracking_url"]) == (4, "words")
+    assert (chosen.fields["note"], chosen.how["note"]) == (5, "words")
+
+
+def test_canonical_columns_say_exact_or_alias() -> None:
+    """The contract's own names are `exact`, its other spellings `alias`."""
+    header = ["PO Number", "Tracking #", "Qty Shipped"]
+    chosen = choose_columns(header, "f.csv", bundled_profiles(), forced=False)
+    assert chosen.format_name == "canonical"
+    assert chosen.how == {"po_number": "exact", "tracking_number": "alias", "quantity": "words"}
+
+
+def test_map_overrides_win_over_everything() -> None:
+    """`--map FIELD=HEADER` maps that column, taking it from any other field."""
+    header = ["PO Number", "Tracking Number", "Ref", "Item"]
+    overrides = {"po_number": "Ref", "sku": "item"}
+    chosen = choose_columns(header, "f.csv", bundled_profiles(), False, overrides)
+    assert chosen.fields == {"po_number": 2, "tracking_number": 1, "sku": 3}
+    assert chosen.how["po_number"] == "--map"
+    assert chosen.ignored == ("PO Number",)
+
+
+def test_map_override_makes_a_refused_format_usable() -> None:
+    """Naming a tracking column with --map lifts a no-tracking refusal."""
+    header = ["Name", "Financial Status", "Fulfillment Status", "Lineitem sku", "Notes"]
+    with pytest.raises(InputError, match="no tracking numbers"):
+        choose_columns(header, "f.csv", bundled_profiles(), False)
+    chosen = choose_columns(
+        header, "f.csv", bundled_profiles(), False, {"tracking_number": "Notes"}
+    )
+    assert chosen.fields["tracking_number"] == 4
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"traking": "Ref"}, "--map traking=Ref: unknown field 'traking'; choose one of: "),
+        ({"sku": "Part"}, '--map sku=Part: the file has no column "Part"; its columns: '),
+    ],
+)
+def test_map_override_refuses_unknown_fields_and_headers(
+    overrides: dict[str, str], message: str
+) -> None:
+    """A wrong field or a header the file does not have is a ConfigError listing the choices."""
+    header = ["PO Number", "Tracking Number", "Ref"]
+    with pytest.raises(ConfigError) as caught:
+        choose_columns(header, "f.csv", bundled_profiles(), False, overrides)
+    assert str(caught.value).startswith(message)
+
+
+def test_two_equal_headers_for_one_field_are_refused_naming_both() -> None:
+    """A true tie between two headers stops the run and names both."""
+    header = ["PO Number", "Tracking Number", "Item SKU", "Vendor SKU"]
+    with pytest.raises(InputError) as caught:
+        choose_columns(header, "f.csv", bundled_profiles(), forced=False)
+    assert str(caught.value) == (
+        'f.csv: two columns could be the SKU: "Item SKU" and "Vendor SKU"; '
+        "choose one with --map sku=HEADER"
+    )
+
+
+def test_ignored_lists_the_headers_mapped_to_nothing() -> None:
+    """Columns no field uses are listed, in file order, blank headers left out."""
+    header = ["PO Number", "Ship To Name", "Tracking Number", "", "Order Total"]
+    chosen = choose_columns(header, "f.csv", bundled_profiles(), forced=False)
+    assert chosen.ignored == ("Ship To Name", "Order Total")
