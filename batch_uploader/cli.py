@@ -31,6 +31,7 @@ from batch_uploader.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    ConfigError,
     NothingToDo,
     UploaderError,
 )
@@ -142,6 +143,49 @@ def _send_options(command: F) -> F:
             default=DEFAULT_MAX_ATTEMPTS,
             show_default=True,
             help="Tries per shipment on timeouts and 5xx before reporting it failed.",
+        ),
+        click.option(
+            "--map",
+            "column_map",
+            multiple=True,
+            metavar="FIELD=HEADER",
+            help=(
+                "Map one field to one header for this run (repeatable), e.g. --map "
+                'sku="Item SKU"; fields as `batch-uploader profiles` lists them.'
+            ),
+        ),
+        click.option(
+            "--date-order",
+            type=click.Choice(["auto", "mdy", "dmy"]),
+            default="auto",
+            show_default=True,
+            help=(
+                "Day/month order of dates like 03/04/2026; auto decides per column from its "
+                "values, then the format, else month first."
+            ),
+        ),
+        click.option(
+            "--packages",
+            type=click.Choice(["refuse", "first"]),
+            default="refuse",
+            show_default=True,
+            help=(
+                "Rows without items for one PO with several untied tracking numbers: refuse "
+                "them, or ship every remaining item on the first number."
+            ),
+        ),
+        click.option(
+            "--offline",
+            is_flag=True,
+            help="With --dry-run: do not ask Flxpoint (read-only) whether the rows would pass.",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=(
+                "Extra CA certificate(s) to trust, for proxies that inspect TLS (also "
+                "SSL_CERT_FILE); HTTPS_PROXY/NO_PROXY are honoured."
+            ),
         ),
         click.option(
             "--json",
@@ -367,6 +411,11 @@ def _run_command(
     journal: Path | None,
     max_attempts: int,
     tokens_file: Path | None,
+    column_map: tuple[str, ...],
+    date_order: str,
+    packages: str,
+    offline: bool,
+    ca_bundle: Path | None,
     json_output: bool,
     quiet: bool,
     verbose: bool,
@@ -390,6 +439,11 @@ def _run_command(
             include_unknown=include_unknown,
             retry_of=retry_of,
             source_tokens=load_tokens_file(tokens_file) if tokens_file else {},
+            column_overrides=parse_map_options(column_map),
+            date_order=date_order,  # type: ignore[arg-type]  # click.Choice checked it
+            packages=packages,  # type: ignore[arg-type]
+            offline=offline,
+            ca_bundle=ca_bundle,
         )
         observer = make_observer(quiet=quiet or json_output)
         result = run(config, observer)
@@ -415,6 +469,18 @@ def _run_command(
     if result.message:
         click.echo(f"batch-uploader: error: {result.message}", err=True)
     sys.exit(result.exit_code)
+
+
+def parse_map_options(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """`--map FIELD=HEADER` values → pairs; the field names are checked with the header."""
+    pairs = []
+    for value in values:
+        field, sep, header = value.partition("=")
+        if not sep or not field.strip() or not header.strip():
+            msg = f'--map {value!r}: write it as FIELD=HEADER, e.g. --map sku="Item SKU"'
+            raise ConfigError(msg)
+        pairs.append((field.strip(), header.strip()))
+    return tuple(pairs)
 
 
 def _print_result(result: RunResult, *, json_output: bool) -> None:

@@ -6,6 +6,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from batch_uploader.errors import ConfigError
@@ -52,6 +53,20 @@ class Config:
     retry_of: Path | None = None  # `retry RESULTS.xlsx`: read its Failed sheet
     # --tokens FILE: source ID → that source's token; each gets its own 2 req/s limiter.
     source_tokens: dict[int, str] = field(default_factory=dict, repr=False)
+    # --map FIELD=HEADER, repeatable: one field to one header for this run.
+    column_overrides: tuple[tuple[str, str], ...] = ()
+    date_order: Literal["auto", "mdy", "dmy"] = "auto"
+    # Whole-PO rows of one PO with several untied tracking numbers: refuse, or ship on the first.
+    packages: Literal["refuse", "first"] = "refuse"
+    # --offline: a dry run that does not ask Flxpoint (read-only GETs) even with a token.
+    offline: bool = False
+    ca_bundle: Path | None = None  # --ca-bundle: extra CA for TLS-inspecting proxies
+
+    @property
+    def asks_flxpoint(self) -> bool:
+        """Whether this run may read from Flxpoint (whole-PO rows, the checked dry run)."""
+        can_ask = bool(self.token or self.sandbox or self.source_tokens)
+        return not (self.dry_run and (self.offline or not can_ask))
 
     def __post_init__(self) -> None:
         if not self.inputs:

@@ -120,9 +120,14 @@ class ShipmentRequest:
     po: PoIdentity
     tracking_number: str
     shipment: ShipmentFields
-    items: tuple[ItemFields, ...]
+    items: tuple[ItemFields, ...]  # empty: a whole-PO shipment, its items come from Flxpoint
     refs: tuple[RowRef, ...]
     allow_duplicate_tracking: bool = False
+
+    @property
+    def whole_po(self) -> bool:
+        """No item lines: ship every item that remains on the PO (looked up before sending)."""
+        return not self.items
 
     @property
     def label(self) -> str:
@@ -139,6 +144,7 @@ class Outcome:
     error: str = ""
     attempts: int = 0
     http_status: int | None = None
+    note: str = ""  # added to every row's Warnings, e.g. what a whole-PO shipment shipped
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from batch_uploader.config import Config
 from batch_uploader.errors import (
-    EXIT_AUTH,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_ROWS_FAILED,
@@ -63,7 +62,7 @@ class RunResult:
     summary: RunSummary
     interrupted: bool
     seconds_sending: float
-    message: str | None = None  # why the run stopped early (a 401), for stderr
+    message: str | None = None  # why the run stopped early (a 401, a certificate), for stderr
 
 
 @dataclass(frozen=True)
@@ -150,7 +149,7 @@ def run(
     if not config.dry_run:
         _record_finish(config, run_id, workbook_path, code)
     return RunResult(
-        code, workbook_path, log_path, summary, sent.interrupted, sent.seconds, sent.auth_error
+        code, workbook_path, log_path, summary, sent.interrupted, sent.seconds, sent.fatal
     )
 
 
@@ -159,9 +158,10 @@ def row_results(prepared: Prepared, outcomes: Sequence[Outcome]) -> dict[RowRef,
     results = dict(prepared.results)
     for request, outcome in zip(prepared.requests, outcomes, strict=True):
         for ref in request.refs:
-            results[ref] = RowResult(
-                outcome.status, outcome.shipment_id, outcome.error, prepared.warnings.get(ref, ())
-            )
+            warnings = prepared.warnings.get(ref, ())
+            if outcome.note:
+                warnings = (*warnings, outcome.note)
+            results[ref] = RowResult(outcome.status, outcome.shipment_id, outcome.error, warnings)
     return results
 
 
@@ -210,8 +210,8 @@ def _write(
 
 
 def _exit_code(config: Config, sent: SendReport, rows: Counter[Status]) -> int:
-    if sent.auth_error is not None:
-        return EXIT_AUTH
+    if sent.fatal is not None:
+        return sent.fatal_code
     if sent.interrupted:
         return EXIT_INTERRUPTED
     if rows[Status.INVALID] or rows[Status.FAILED]:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from batch_uploader.config import Config
+from batch_uploader.errors import EXIT_AUTH
 from batch_uploader.journal import Journal, token_fingerprint
 from batch_uploader.models import Outcome, ShipmentRequest
 from batch_uploader.pacing import Pacer
@@ -91,7 +92,9 @@ class SendReport:
     interrupted: bool = False
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
-    auth_error: str | None = None
+    # Why the run stopped early (a 401, an untrusted certificate), and the exit code it means.
+    fatal: str | None = None
+    fatal_code: int = EXIT_AUTH
 
 
 def send(
@@ -170,12 +173,12 @@ class _Run:
                 report.seconds = loop.time() - began
         report.requests = sender.stats.requests
         report.rate_limited = sender.stats.rate_limited
-        report.auth_error = sender.auth_error
+        report.fatal = sender.auth_error
         report.interrupted = sender.stopping.is_set() and sender.auth_error is None
         if report.interrupted:
             report.notes = (INTERRUPTED_NOTE,)
-        elif report.auth_error:
-            report.notes = (f"stopped: {report.auth_error}",)
+        elif report.fatal:
+            report.notes = (f"stopped: {report.fatal}",)
         return report
 
     def _attempted(self, attempt: Attempt) -> None:
