@@ -12,20 +12,17 @@ case, spaces, `_`, `-` and `.`; a method the user filled in is never replaced.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from batch_uploader.errors import ConfigError
-from batch_uploader.paths import templates_dir
+from batch_uploader.paths import CONFIG_DIR_ENV, templates_dir, user_config_dir
 from batch_uploader.tomlfile import read_toml
 
 CARRIERS_FILE = "carriers.toml"
-CONFIG_DIR_ENV = "BATCH_UPLOADER_CONFIG_DIR"
-"""A folder that replaces the per-user configuration folder (tests, portable installs)."""
-APP_NAME = "batch-uploader"
+__all__ = ["CONFIG_DIR_ENV", "CarrierTable", "SentCarrier", "user_config_dir"]
 MIN_PREFIX_LETTERS = 3
 """Aliases shorter than this (`LS`, `RM`) match a whole cell only, never its start."""
 RESOLVE_CACHE_SIZE = 65_536
@@ -46,16 +43,6 @@ class SentCarrier:
 def squash(text: str) -> str:
     """The spelling key: `U.S. Postal-Service` and `us_postal_service` → `uspostalservice`."""
     return "".join(ch for ch in text.casefold() if ch not in _IGNORED and not ch.isspace())
-
-
-def user_config_dir() -> Path:
-    """`$BATCH_UPLOADER_CONFIG_DIR`, else the per-user folder (`~/.config/batch-uploader`)."""
-    configured = os.environ.get(CONFIG_DIR_ENV)
-    if configured:
-        return Path(configured)
-    from platformdirs import user_config_path  # only when a table is loaded (~20 ms)
-
-    return user_config_path(APP_NAME, appauthor=False)
 
 
 @dataclass(frozen=True, eq=False)

@@ -37,8 +37,13 @@ from batch_uploader.errors import (
 )
 from batch_uploader.pacing import MAX_RATE_PER_S
 from batch_uploader.paths import templates_dir
-from batch_uploader.pipeline import RunResult, run
-from batch_uploader.profiles import FIELD_LABELS, bundled_profiles
+from batch_uploader.pipeline import RunResult, prepare, run
+from batch_uploader.profiles import (
+    FIELD_LABELS,
+    available_profiles,
+    save_user_profile,
+    user_profiles_dir,
+)
 from batch_uploader.progress import make_observer
 from batch_uploader.sender import DEFAULT_MAX_ATTEMPTS
 
@@ -280,20 +285,67 @@ def template(output: Path | None, fmt: str) -> None:
     click.echo(f"wrote {target}")
 
 
-@cli.command()
-def profiles() -> None:
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def profiles(ctx: click.Context) -> None:
     """List column-mapping profiles and the columns each expects."""
+    if ctx.invoked_subcommand is not None:
+        return
     try:
-        found = bundled_profiles()
+        found = available_profiles()
     except UploaderError as exc:
         _fail(str(exc), exc.exit_code)
     for profile in found:
-        click.echo(f"{profile.name}: {profile.description}")
+        where = (
+            f" [{profile.path}]"
+            if profile.path and profile.path.parent == user_profiles_dir()
+            else ""
+        )
+        click.echo(f"{profile.name}: {profile.description}{where}")
+        if profile.source:
+            click.echo(f"    source: {profile.source}")
         for field, names in profile.aliases.items():
-            click.echo(f"    {FIELD_LABELS[field]:<22} {' | '.join(names)}")
+            click.echo(f"    {field:<24} {' | '.join(names)}")
         click.echo("")
+    click.echo("Fields (for --map FIELD=HEADER): " + ", ".join(FIELD_LABELS))
     click.echo("Any profile also reads `Custom: NAME` and `Item Custom: NAME` columns.")
-    click.echo("Write your own: copy a file from templates/profiles/ and pass --profile FILE.")
+    click.echo("Save your own: batch-uploader profiles new NAME --from FILE [--map FIELD=HEADER].")
+
+
+@profiles.command("new")
+@click.argument("name")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="An export file whose header row the profile is made from.",
+)
+@click.option(
+    "--map",
+    "column_map",
+    multiple=True,
+    metavar="FIELD=HEADER",
+    help="Map one field to one header of the file (repeatable).",
+)
+@click.option("--sheet", metavar="NAME", help="Worksheet of an .xlsx to read.")
+def profiles_new(name: str, source: Path, column_map: tuple[str, ...], sheet: str | None) -> None:
+    """Save a profile for FILE's header, so the next run of that export is detected by itself."""
+    try:
+        config = Config(
+            inputs=(source,),
+            sheet=sheet,
+            dry_run=True,
+            column_overrides=parse_map_options(column_map),
+        )
+        prepared = prepare(config)
+        reading = prepared.readings[0]
+        path = save_user_profile(name, source.name, reading.columns)
+    except UploaderError as exc:
+        _fail(str(exc), exc.exit_code)
+    for line in reading.lines()[1:]:
+        click.echo(line)
+    click.echo(f"wrote profile {name}: {path}")
 
 
 @cli.command()
@@ -499,6 +551,8 @@ def _print_result(result: RunResult, *, json_output: bool) -> None:
             "rate_limited": summary.rate_limited,
             "seconds": round((summary.finished - summary.started).total_seconds(), 3),
             "seconds_sending": round(result.seconds_sending, 3),
+            "mapping": list(summary.mapping),
+            "not_data_rows": summary.not_data_rows,
             "workbook": str(result.workbook),
             "log": str(result.log_file) if result.log_file else None,
         }

@@ -256,29 +256,6 @@ def _ship_date(
     return ShipDate(iso, warning)
 
 
-def local_midnight_datetime(column: str, value: str) -> str:
-    """The reading `parsing.parse_datetime` has always given: month first, no warning, and a
-    date without a time is local midnight. Kept so callers not yet moved to
-    `parse_ship_date` see no change; its refusal text is the old one too.
-    """
-    answer = _legacy(column, value, time_module.timezone, time_module.altzone)
-    if isinstance(answer, str):
-        raise CellError(answer)
-    return answer.iso
-
-
-@functools.lru_cache(maxsize=SHIP_DATE_CACHE_SIZE)
-def _legacy(column: str, value: str, _tz: int, _alt_tz: int) -> ShipDate | str:
-    """local_midnight_datetime's answer, or the refusal's message."""
-    try:
-        return ShipDate(_utc_text(_read(value, "mdy").stamp), None)
-    except _Unreadable:
-        return (
-            f'{column} "{value}" is not a date/time (use 2026-11-26, 2026-11-26T16:15:00Z '
-            f"or 11/26/2026 4:15 PM)"
-        )
-
-
 def _utc_text(stamp: datetime) -> str:
     """An aware or local (naive) time as RFC 3339 UTC; no UTC equivalent → _Unreadable."""
     try:
@@ -328,7 +305,12 @@ def _read(value: str, order: DateOrder) -> _Reading:
 
 
 def _read_iso(value: str) -> _Reading | None:
-    """ISO 8601, and the `YYYY-MM-DD[ HH:MM:SS]` text Excel date cells are read as."""
+    """ISO 8601, and the `YYYY-MM-DD[ HH:MM:SS]` text Excel date cells are read as.
+
+    The basic form `20261126` (UPS WorldShip's Collection Date) is ISO 8601 too.
+    """
+    if len(value) == len("20261126") and value.isdigit() and value.startswith(("19", "20")):
+        value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
     if len(value) < len("2026-11-26") or not value[:4].isdigit():
         return None
     try:

@@ -95,13 +95,16 @@ class ShipmentLine:
     """A valid input row, ready to be grouped."""
 
     ref: RowRef
-    po: PoIdentity
+    # None only for a package row that names its master tracking number instead of a PO.
+    po: PoIdentity | None
     tracking_number: str
     shipment: ShipmentFields
-    item: ItemFields
+    item: ItemFields | None  # None: a whole-PO row, no item lines
     # Which shipment-level columns this row filled in (blank cells do not disagree).
     given: frozenset[str] = frozenset()
     warnings: tuple[str, ...] = ()
+    master_tracking: str | None = None  # FedEx master / UPS lead tracking number
+    packages: tuple[str, ...] = ()  # more tracking numbers in the same cell (other boxes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,16 +206,3 @@ def parse_bool(column: str, value: str) -> bool:
         return False
     msg = f'{column} "{value}" is not yes/no (use TRUE or FALSE)'
     raise CellError(msg)
-
-
-def parse_datetime(column: str, value: str) -> str:
-    """A ship date/time as RFC 3339 in UTC, month first; a date alone is local midnight.
-
-    The reading this module has always given, kept for callers not yet moved to
-    `dates.parse_ship_date` (which takes the column's day/month order and sends a date
-    alone as noon UTC). Accepts every form `dates` does.
-    """
-    # dates.py imports CellError from here, so it is imported on first use.
-    from batch_uploader.dates import local_midnight_datetime
-
-    return local_midnight_datetime(column, value)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 
+from batch_uploader.carriers import CarrierTable
 from batch_uploader.config import Config
 from batch_uploader.errors import (
     EXIT_INTERRUPTED,
@@ -26,11 +27,20 @@ from batch_uploader.errors import (
 )
 from batch_uploader.grouping import group_lines
 from batch_uploader.journal import Journal
-from batch_uploader.models import Outcome, RowProblem, RowRef, RowResult, ShipmentRequest, Status
+from batch_uploader.models import (
+    Outcome,
+    RowProblem,
+    RowRef,
+    RowResult,
+    ShipmentLine,
+    ShipmentRequest,
+    Status,
+)
+from batch_uploader.nondata import non_data_reason
 from batch_uploader.profiles import (
     ColumnMap,
     Profile,
-    bundled_profiles,
+    available_profiles,
     choose_columns,
     header_score,
     resolve_profile,
@@ -45,11 +55,17 @@ from batch_uploader.report import (
     write_workbook,
 )
 from batch_uploader.sending import Observer, RunControl, SendReport, send
+from batch_uploader.table_rules import TableReading, read_rules
 from batch_uploader.validate import RowValidator
 
 __all__ = ["Observer", "Prepared", "RunControl", "RunResult", "prepare", "run"]
 
 DRY_RUN_NOTE = "dry run: nothing was sent"
+WHOLE_PO_DRY_RUN_NOTE = (
+    "dry run: nothing was sent; the PO's remaining items are looked up in Flxpoint when sent"
+)
+TOP_REASONS = 5
+"""How many of the commonest row reasons the Summary sheet lists."""
 
 
 @dataclass(frozen=True)
@@ -67,19 +83,34 @@ class RunResult:
 
 @dataclass(frozen=True)
 class Prepared:
-    """Everything before sending: the tables read, how they were mapped, the rows refused,
-    the warnings of accepted rows, and the requests to send."""
+    """Everything before sending: the tables read, how each was read, the rows already
+    decided (invalid, or the same row as an earlier file's), the warnings of accepted rows,
+    and the requests to send."""
 
     tables: list[Table]
-    column_maps: list[ColumnMap]
-    results: dict[RowRef, RowResult]  # the invalid rows so far
+    readings: list[TableReading]
+    results: dict[RowRef, RowResult]
     warnings: dict[RowRef, tuple[str, ...]]
     requests: Sequence[ShipmentRequest]
+
+    @property
+    def column_maps(self) -> list[ColumnMap]:
+        """Which column holds which field, per table."""
+        return [reading.columns for reading in self.readings]
+
+    @property
+    def not_data_rows(self) -> int:
+        """Rows that were not data (footers, totals, record counts): counted, not listed."""
+        return sum(sum(reading.not_data.values()) for reading in self.readings)
+
+    def mapping_lines(self) -> list[str]:
+        """The mapping of every table, as printed before sending and kept in the Summary."""
+        return [line for reading in self.readings for line in reading.lines()]
 
 
 def prepare(config: Config) -> Prepared:
     """Read → map → validate → group; nothing is sent (the dry run and the benchmark use it)."""
-    profiles = [resolve_profile(config.profile)] if config.profile else bundled_profiles()
+    profiles = [resolve_profile(config.profile)] if config.profile else available_profiles()
     tables = _load(config, profiles)
     total = sum(len(t.rows) for t in tables)
     if total > EXCEL_MAX_ROWS - 1:
@@ -89,30 +120,81 @@ def prepare(config: Config) -> Prepared:
             f"one after another"
         )
         raise InputError(msg)
-    column_maps = _column_maps(config, tables, profiles)
-    problems: list[RowProblem] = []
-    lines = []
-    warnings: dict[RowRef, tuple[str, ...]] = {}
-    for file_index, (table, column_map) in enumerate(zip(tables, column_maps, strict=True)):
-        validate = RowValidator(column_map, file_index, config.source_id)
-        for row in table.rows:
-            verdict = validate(row.row_number, row.cells)
-            if isinstance(verdict, RowProblem):
-                problems.append(verdict)
-                continue
-            lines.append(verdict)
-            if verdict.warnings:
-                warnings[verdict.ref] = verdict.warnings
+    checked = _Checked()
+    carriers = CarrierTable.load()
+    labels = input_labels(tables)
+    for file_index, (table, columns) in enumerate(
+        zip(tables, _column_maps(config, tables, profiles), strict=True)
+    ):
+        rules, decision = read_rules(
+            table.label,
+            table.rows,
+            columns,
+            date_option=config.date_order,
+            carriers=carriers,
+            today=date.today(),
+        )
+        validator = RowValidator(columns, file_index, config.source_id, rules)
+        not_data = checked.check(table, validator, labels, many_files=len(tables) > 1)
+        checked.readings.append(TableReading(table.label, columns, rules, decision, not_data))
     grouped = group_lines(
-        lines,
+        checked.lines,
         allow_duplicate_tracking=config.allow_duplicate_tracking,
+        packages=config.packages,
         row_label=lambda ref: _row_label(tables, ref),
     )
-    refused = {
-        p.ref: RowResult(Status.INVALID, error=p.reason, warnings=p.warnings)
-        for p in sorted([*problems, *grouped.problems], key=lambda p: p.ref)
-    }
-    return Prepared(tables, column_maps, refused, warnings, grouped.requests)
+    results = dict(checked.decided)
+    for problem in sorted([*checked.problems, *grouped.problems], key=lambda p: p.ref):
+        results[problem.ref] = RowResult(
+            Status.INVALID, error=problem.reason, warnings=problem.warnings
+        )
+    return Prepared(tables, checked.readings, results, checked.warnings, grouped.requests)
+
+
+@dataclass
+class _Checked:
+    """What validation found so far, over every table of a run."""
+
+    readings: list[TableReading] = field(default_factory=list)
+    lines: list[ShipmentLine] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    decided: dict[RowRef, RowResult] = field(default_factory=dict)
+    warnings: dict[RowRef, tuple[str, ...]] = field(default_factory=dict)
+    earlier: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
+
+    def check(
+        self, table: Table, validator: RowValidator, labels: list[str], *, many_files: bool
+    ) -> Counter[str]:
+        """Validate one table's rows; returns how many rows were not data, by kind.
+
+        With several input files, a row identical in every mapped field to a row of an
+        earlier file (the same export given twice) is skipped, not shipped twice.
+        """
+        not_data: Counter[str] = Counter()
+        columns = validator.columns
+        here: dict[tuple[tuple[str, str], ...], str] = {}
+        for row in table.rows:
+            kind = non_data_reason(row.cells, columns)
+            if kind is not None:
+                not_data[kind] += 1
+                continue
+            ref = RowRef(validator.file_index, row.row_number)
+            if many_files:
+                key = tuple(sorted(validator.values(row.cells).items()))
+                if (first := self.earlier.get(key)) is not None:
+                    self.decided[ref] = RowResult(Status.SKIPPED, error=f"same row as {first}")
+                    continue
+                here.setdefault(key, f"{labels[validator.file_index]} row {row.row_number}")
+            verdict = validator(row.row_number, row.cells)
+            if isinstance(verdict, RowProblem):
+                self.problems.append(verdict)
+                continue
+            self.lines.append(verdict)
+            if verdict.warnings:
+                self.warnings[ref] = verdict.warnings
+        for key, where in here.items():
+            self.earlier.setdefault(key, where)
+        return not_data
 
 
 def run(
@@ -127,12 +209,16 @@ def run(
     run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     prepared = prepare(config)
     requests = prepared.requests
+    observer.mapped(prepared.mapping_lines())
     observer.loaded(sum(len(t.rows) for t in prepared.tables), len(requests), len(prepared.results))
     workbook_path = new_workbook_path(config, config.report_dir, started)
     log_path = None
     sent = SendReport()
     if config.dry_run:
-        outcomes = [Outcome(Status.NOT_SENT, error=DRY_RUN_NOTE)] * len(requests)
+        outcomes = [
+            Outcome(Status.NOT_SENT, error=WHOLE_PO_DRY_RUN_NOTE if r.whole_po else DRY_RUN_NOTE)
+            for r in requests
+        ]
     else:
         log_path = workbook_path.with_name(
             workbook_path.name.removesuffix("-results.xlsx") + ".log"
@@ -186,6 +272,13 @@ def summarize(
         rate_limited=sent.rate_limited,
         dry_run=dry_run,
         notes=sent.notes,
+        mapping=tuple(prepared.mapping_lines()),
+        not_data_rows=prepared.not_data_rows,
+        top_reasons=tuple(
+            Counter(
+                r.error for r in results.values() if r.status in (Status.INVALID, Status.FAILED)
+            ).most_common(TOP_REASONS)
+        ),
     )
 
 
@@ -292,7 +385,8 @@ def _column_maps(
             )
             raise InputError(msg)
         forced = bool(config.profile)
-        maps.append(choose_columns(table.header, table.label, profiles, forced=forced))
+        overrides = dict(config.column_overrides)
+        maps.append(choose_columns(table.header, table.label, profiles, forced, overrides))
     return maps
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any
 from batch_uploader.errors import ConfigError, InputError
 from batch_uploader.headers import HeaderTie, best_columns, normalize_header, words
 from batch_uploader.headers import recognised_fields as _word_fields
-from batch_uploader.paths import templates_dir
+from batch_uploader.paths import templates_dir, user_config_dir
 from batch_uploader.tomlfile import read_toml
 
 __all__ = [
@@ -97,6 +98,7 @@ class Profile:
     ignore: tuple[str, ...] = ()  # headers of the format that mean nothing to us
     row_type_column: str | None = None  # e.g. Matrixify's "Line: Type"
     row_types_kept: tuple[str, ...] = ()  # the row types that are data rows
+    carrier: str | None = None  # a carrier's own export names no carrier: this is it
 
     @cached_property
     def _wanted(self) -> dict[str, tuple[str, int]]:
@@ -286,6 +288,7 @@ def load_profile(path: Path) -> Profile:
         ignore=_names(data, "ignore", path),
         row_type_column=type_column,
         row_types_kept=kept,
+        carrier=_text(data, "carrier", path),
     )
 
 
@@ -301,6 +304,60 @@ def bundled_profiles() -> list[Profile]:
     return list(_bundled())
 
 
+def user_profiles_dir() -> Path:
+    """Where `profiles new` writes the user's own profiles (the per-user config folder)."""
+    return user_config_dir() / "profiles"
+
+
+def available_profiles() -> list[Profile]:
+    """The bundled profiles, then the user's own (`profiles new`), which detection also tries."""
+    folder = user_profiles_dir()
+    own = [load_profile(p) for p in sorted(folder.glob("*.toml"))] if folder.is_dir() else []
+    return [*_bundled(), *own]
+
+
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def save_user_profile(name: str, source_file: str, columns: ColumnMap) -> Path:
+    """Write a user profile for this header and mapping; the next run of it is detected.
+
+    Its `[detect]` headers are every mapped header, so it names only this export's layout.
+    """
+    if not PROFILE_NAME.match(name):
+        msg = f"profile name {name!r}: use letters, digits, - and _ (e.g. acme-warehouse)"
+        raise ConfigError(msg)
+    if any(p.name == name for p in available_profiles()):
+        msg = f"a profile named {name!r} exists already: choose another name"
+        raise ConfigError(msg)
+    mapped = {field: columns.header[index] for field, index in columns.fields.items()}
+    lines = [
+        f"# Written by `batch-uploader profiles new {name} --from {source_file}`.",
+        f"name = {_toml(name)}",
+        f"description = {_toml(f'the layout of {source_file}')}",
+        f"source = {_toml(f'the header row of {source_file}, mapped by its user')}",
+    ]
+    if columns.profile.date_order:
+        lines.append(f"date_order = {_toml(columns.profile.date_order)}")
+    lines += ["", "[detect]", f"headers = [{', '.join(_toml(h) for h in mapped.values())}]"]
+    lines += ["", "[columns]", *(f"{field} = [{_toml(h)}]" for field, h in mapped.items())]
+    folder = user_profiles_dir()
+    path = folder / f"{name}.toml"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot write the profile {path}: {exc.strerror or exc}"
+        raise ConfigError(msg) from exc
+    load_profile(path)  # what we wrote must read back
+    return path
+
+
+def _toml(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def _canonical_aliases() -> dict[str, tuple[str, ...]]:
     """The canonical profile's names: the alias layer of word matching."""
     for profile in _bundled():
@@ -311,7 +368,7 @@ def _canonical_aliases() -> dict[str, tuple[str, ...]]:
 
 def resolve_profile(name_or_path: str) -> Profile:
     """`--profile NAME|FILE`: a bundled profile's name, or a path to the user's own TOML file."""
-    for profile in bundled_profiles():
+    for profile in available_profiles():
         if profile.name == name_or_path:
             return profile
     path = Path(name_or_path)
@@ -320,7 +377,7 @@ def resolve_profile(name_or_path: str) -> Profile:
             msg = f"profile file {path} does not exist"
             raise ConfigError(msg)
         return load_profile(path)
-    names = ", ".join(p.name for p in bundled_profiles())
+    names = ", ".join(p.name for p in available_profiles())
     msg = f"unknown profile {name_or_path!r}; choose one of: {names}, or give a .toml file"
     raise ConfigError(msg)
 

@@ -70,6 +70,9 @@ class PlainObserver(Observer):
         self._counts = _Counts()
         self._last = 0.0
 
+    def mapped(self, lines: list[str]) -> None:
+        print("\n".join(lines), file=sys.stderr)
+
     def loaded(self, rows: int, requests: int, invalid: int) -> None:
         print(
             f"loaded {rows} rows: {requests} shipments to send, {invalid} rows invalid",
@@ -122,6 +125,9 @@ class RichObserver(Observer):
         )
         self._task: TaskID | None = None
         self._counts = _Counts()
+
+    def mapped(self, lines: list[str]) -> None:
+        self._console.print("\n".join(lines), markup=False, highlight=False)
 
     def loaded(self, rows: int, requests: int, invalid: int) -> None:
         self._console.print(

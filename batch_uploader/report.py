@@ -50,6 +50,9 @@ class RunSummary:
     rate_limited: int
     dry_run: bool
     notes: tuple[str, ...] = field(default=())
+    mapping: tuple[str, ...] = ()  # how each file was read: format, field ← header, rules
+    not_data_rows: int = 0  # footers, totals, record counts: counted, listed nowhere
+    top_reasons: tuple[tuple[str, int], ...] = ()  # the commonest row reasons, to fix first
 
     @property
     def total_rows(self) -> int:
@@ -119,7 +122,10 @@ def _write_summary(workbook: xlsxwriter.Workbook, styles: _Styles, summary: RunS
         ("Requests sent", summary.requests_sent),
         ("Rate limited (429)", summary.rate_limited),
     ]
+    lines.append(("Rows that are not data", summary.not_data_rows))
     lines += [("Note", note) for note in summary.notes]
+    lines += [(f"Reason ({count} rows)", reason) for reason, count in summary.top_reasons]
+    lines += [("Mapping", line) for line in summary.mapping]
     sheet.set_column(0, 0, 22)
     sheet.set_column(1, 1, 70)
     for row, (label, value) in enumerate(lines):
@@ -165,7 +171,9 @@ def _result_rows(
         slots = [position[name] for name in table.header]
         same_layout = slots == list(range(len(columns)))
         for row in table.rows:
-            result = results[RowRef(file_index, row.row_number)]
+            result = results.get(RowRef(file_index, row.row_number))
+            if result is None:
+                continue  # not data (a footer, a totals row): counted in the Summary only
             if keep is not None and result.status not in keep:
                 continue
             if same_layout:

@@ -43,6 +43,9 @@ INTERRUPTED_NOTE = "interrupted: rows not sent are marked 'not sent'; run again 
 class Observer:
     """Hooks for progress display; the default does nothing (cron, tests)."""
 
+    def mapped(self, lines: list[str]) -> None:
+        """How each file was read (format, field ← header): shown before anything is sent."""
+
     def loaded(self, rows: int, requests: int, invalid: int) -> None:
         """After validation and grouping, before sending."""
 

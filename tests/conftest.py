@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from batch_uploader.cli import cli
+from batch_uploader.paths import CONFIG_DIR_ENV
 from batch_uploader.sandbox import Sandbox, SandboxOptions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,6 +37,16 @@ CANONICAL_HEADER = [
     "SKU",
     "Quantity",
 ]
+
+
+@pytest.fixture(autouse=True)
+def private_config_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test sees an empty per-user config folder: no user profiles or carriers leak in."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(folder))
+    return folder
 
 
 @pytest.fixture

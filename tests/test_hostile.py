@@ -33,7 +33,7 @@ from python_calamine import CalamineWorkbook
 from batch_uploader import pipeline, reader, report
 from batch_uploader.journal import Journal
 from batch_uploader.sandbox import Sandbox, SandboxOptions
-from tests.conftest import REPO, sandbox_env, write_csv
+from tests.conftest import REPO, read_workbook, sandbox_env, write_csv
 from tests.fixtures.hostile import make_hostile
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
@@ -834,13 +834,6 @@ def test_cell_longer_than_excel_holds_is_never_cut_silently(cli_run, tmp_path: P
         assert failed["Note"] == note
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OPEN (needs an issue): the contract says rows with the same PO and tracking number "
-    "become one request, also across input files, so a copied export given in the same run "
-    "(orders.csv + 'orders (1).csv') doubles every quantity; refusing cross-file groups would "
-    "change the contract",
-)
 def test_the_same_export_given_twice_never_ships_an_item_twice(
     sandbox: Sandbox, cli_run, tmp_path: Path
 ) -> None:
@@ -853,6 +846,12 @@ def test_the_same_export_given_twice_never_ships_an_item_twice(
     assert _listed(book, "Results") == Counter({("orders.csv", 2): 1, ("orders (1).csv", 2): 1})
     shipped = sum(i["quantity"] for s in sandbox.shipments() for i in s["shipmentItems"])
     assert shipped <= 2
+    copied = [
+        r for r in read_workbook(book).table("Results") if r["Input File"] == "orders (1).csv"
+    ]
+    assert [(r["Status"], r["Error"]) for r in copied] == [
+        ("skipped", "same row as orders.csv row 2")
+    ]
 
 
 def test_a_refused_token_still_leaves_a_workbook_of_every_row(

@@ -14,7 +14,6 @@ from batch_uploader.parsing import (
     decimal_comma_column,
     excel_damage,
     parse_bool,
-    parse_datetime,
     parse_int,
     parse_money,
 )
@@ -330,94 +329,3 @@ def test_parse_bool_refuses_other_text() -> None:
     with pytest.raises(CellError) as caught:
         parse_bool("Suppressed", "maybe")
     assert str(caught.value) == 'Suppressed "maybe" is not yes/no (use TRUE or FALSE)'
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2026-11-26T16:15:00Z", "2026-11-26T16:15:00Z"),
-        ("2026-11-26T16:15:00+00:00", "2026-11-26T16:15:00Z"),
-        ("2026-11-26T16:15:00+02:00", "2026-11-26T14:15:00Z"),
-        ("2026-11-26T23:30:00-05:00", "2026-11-27T04:30:00Z"),
-        ("2026-11-26 16:15:00-08:00", "2026-11-27T00:15:00Z"),
-        ("2026-11-26T16:15:00.750Z", "2026-11-26T16:15:00Z"),
-        ("2026-11-26T16:15Z", "2026-11-26T16:15:00Z"),
-    ],
-)
-def test_parse_datetime_converts_explicit_offsets_to_utc(value: str, expected: str) -> None:
-    """ISO 8601 with an offset becomes RFC 3339 in UTC, whatever the local time zone."""
-    assert parse_datetime("Shipped At", value) == expected
-
-
-@pytest.mark.parametrize(
-    ("tz", "value", "expected"),
-    [
-        ("EST5", "11/26/2026 4:15 PM", "2026-11-26T21:15:00Z"),
-        ("EST5", "11/26/2026 4:15:30 pm", "2026-11-26T21:15:30Z"),
-        ("EST5", "1/5/2026 9:00 AM", "2026-01-05T14:00:00Z"),
-        ("EST5", "11/26/2026 12:05 AM", "2026-11-26T05:05:00Z"),
-        ("EST5", "11/26/2026 12:05 PM", "2026-11-26T17:05:00Z"),
-        ("EST5", "11/26/2026 16:15", "2026-11-26T21:15:00Z"),
-        ("EST5", "11/26/2026", "2026-11-26T05:00:00Z"),
-        ("EST5", "2026-11-26 16:15:00", "2026-11-26T21:15:00Z"),
-        ("EST5", "2026-11-26T16:15", "2026-11-26T21:15:00Z"),
-        ("EST5", "2026-11-26", "2026-11-26T05:00:00Z"),
-        ("UTC0", "2026-11-26 16:15:00", "2026-11-26T16:15:00Z"),
-        ("CET-1", "11/26/2026 4:15 PM", "2026-11-26T15:15:00Z"),
-    ],
-)
-def test_parse_datetime_reads_naive_times_as_local_time(
-    local_tz: Callable[[str], None], tz: str, value: str, expected: str
-) -> None:
-    """US m/d/yyyy [h:mm[:ss] AM/PM], ISO and Excel date text without offset are local time."""
-    local_tz(tz)
-    assert parse_datetime("Shipped At", value) == expected
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "soon",
-        "26/11/2026",  # day first: there is no month 26
-        "11/26/2026 13:15 PM",
-        "11/26/2026 0:15 AM",
-        "2/30/2026",
-        "2026-13-01",
-    ],
-)
-def test_parse_datetime_refuses_other_text_with_the_formats_it_accepts(value: str) -> None:
-    """An unreadable date is refused, and the reason shows formats that would work."""
-    with pytest.raises(CellError) as caught:
-        parse_datetime("Shipped At", value)
-    assert str(caught.value) == NOT_A_DATE.format(value=value)
-
-
-@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
-def test_parse_datetime_refuses_dates_outside_the_calendar_in_utc(value: str) -> None:
-    """A date that has no UTC equivalent is a CellError (a row reason), not a traceback."""
-    with pytest.raises(CellError) as caught:
-        parse_datetime("Shipped At", value)
-    assert str(caught.value) == NOT_A_DATE.format(value=value)
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("Nov 26, 2026 4:15 PM", "2026-11-26T16:15:00Z"),
-        ("26.11.2026 16:15", "2026-11-26T16:15:00Z"),
-        ("2026-11-26 4:15 PM", "2026-11-26T16:15:00Z"),
-        ("11/26/2026", "2026-11-26T00:00:00Z"),  # a date alone is still local midnight here
-        ("1/1/2016", "2016-01-01T00:00:00Z"),  # and no warning, however far
-    ],
-)
-def test_parse_datetime_reads_the_new_forms_month_first(
-    local_tz: Callable[[str], None], value: str, expected: str
-) -> None:
-    """parse_datetime delegates to dates.py: every form it reads, month first, no warning."""
-    local_tz("UTC0")
-    assert parse_datetime("Shipped At", value) == expected
-
-
-def test_parse_datetime_reads_a_two_digit_year_as_this_century() -> None:
-    """`11/26/26` (a hand-made sheet's short date) is 2026, as Excel reads it."""
-    assert parse_datetime("Ship Date", "11/26/26 4:15 PM").startswith("2026-11-2")

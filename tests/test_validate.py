@@ -298,7 +298,7 @@ def test_every_problem_of_a_row_is_reported_together() -> None:
         ("2026-11-26T16:15:00Z", "2026-11-26T16:15:00Z"),
         ("2026-11-26T16:15:00+02:00", "2026-11-26T14:15:00Z"),
         ("11/26/2026 4:15 PM", "2026-11-26T21:15:00Z"),
-        ("11/26/2026", "2026-11-26T05:00:00Z"),
+        ("11/26/2026", "2026-11-26T12:00:00Z"),  # a date alone: noon UTC keeps its day
         ("2026-11-26 16:15:00", "2026-11-26T21:15:00Z"),
     ],
 )
@@ -311,8 +311,8 @@ def test_shipped_at_becomes_rfc3339_utc(value: str, expected: str) -> None:
 def test_unreadable_shipped_at_is_refused() -> None:
     """A Shipped At that is not a date names the formats that work."""
     assert reason_of(good(Shipped_At="next tuesday")) == (
-        'Shipped At "next tuesday" is not a date/time (use 2026-11-26, 2026-11-26T16:15:00Z '
-        "or 11/26/2026 4:15 PM)"
+        'Shipped At "next tuesday" is not a date/time (use 2026-11-26, 11/26/2026, '
+        "11/26/2026 4:15 PM, Nov 26, 2026 or 2026-11-26T16:15:00Z)"
     )
 
 
