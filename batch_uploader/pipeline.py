@@ -45,7 +45,7 @@ from batch_uploader.profiles import (
     header_score,
     resolve_profile,
 )
-from batch_uploader.reader import SourceRow, Table, read_table
+from batch_uploader.reader import PROGRESS_EVERY_ROWS, Progress, SourceRow, Table, read_table
 from batch_uploader.report import (
     EXCEL_MAX_ROWS,
     FILE_COLUMN,
@@ -108,10 +108,11 @@ class Prepared:
         return [line for reading in self.readings for line in reading.lines()]
 
 
-def prepare(config: Config) -> Prepared:
+def prepare(config: Config, observer: Observer | None = None) -> Prepared:
     """Read → map → validate → group; nothing is sent (the dry run and the benchmark use it)."""
     profiles = [resolve_profile(config.profile)] if config.profile else available_profiles()
-    tables = _load(config, profiles)
+    observer = observer or Observer()
+    tables = _load(config, profiles, lambda label, rows: observer.loading("reading", label, rows))
     total = sum(len(t.rows) for t in tables)
     if total > EXCEL_MAX_ROWS - 1:
         msg = (
@@ -135,7 +136,9 @@ def prepare(config: Config) -> Prepared:
             today=date.today(),
         )
         validator = RowValidator(columns, file_index, config.source_id, rules)
-        not_data = checked.check(table, validator, labels, many_files=len(tables) > 1)
+        not_data = checked.check(
+            table, validator, labels, many_files=len(tables) > 1, observer=observer
+        )
         checked.readings.append(TableReading(table.label, columns, rules, decision, not_data))
     grouped = group_lines(
         checked.lines,
@@ -163,7 +166,13 @@ class _Checked:
     earlier: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
 
     def check(
-        self, table: Table, validator: RowValidator, labels: list[str], *, many_files: bool
+        self,
+        table: Table,
+        validator: RowValidator,
+        labels: list[str],
+        *,
+        many_files: bool,
+        observer: Observer,
     ) -> Counter[str]:
         """Validate one table's rows; returns how many rows were not data, by kind.
 
@@ -173,7 +182,9 @@ class _Checked:
         not_data: Counter[str] = Counter()
         columns = validator.columns
         here: dict[tuple[tuple[str, str], ...], str] = {}
-        for row in table.rows:
+        for count, row in enumerate(table.rows, start=1):
+            if count % PROGRESS_EVERY_ROWS == 0:
+                observer.loading("checking", table.label, count)
             kind = non_data_reason(row.cells, columns)
             if kind is not None:
                 not_data[kind] += 1
@@ -207,7 +218,7 @@ def run(
     observer = observer or Observer()
     started = datetime.now().astimezone()
     run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-    prepared = prepare(config)
+    prepared = prepare(config, observer)
     requests = prepared.requests
     observer.mapped(prepared.mapping_lines())
     observer.loaded(sum(len(t.rows) for t in prepared.tables), len(requests), len(prepared.results))
@@ -339,7 +350,7 @@ def _no_token(request: ShipmentRequest) -> Outcome:
     )
 
 
-def _load(config: Config, profiles: Sequence[Profile]) -> list[Table]:
+def _load(config: Config, profiles: Sequence[Profile], progress: Progress) -> list[Table]:
     """Read every input; a retry reads the Failed sheet and drops our result columns."""
     score = header_score(profiles)
     tables = []
@@ -350,7 +361,9 @@ def _load(config: Config, profiles: Sequence[Profile]) -> list[Table]:
         seen.add(path.resolve())
         sheet = "Failed" if config.retry_of is not None else config.sheet
         try:
-            table = read_table(path, sheet=sheet, encoding=config.encoding, header_score=score)
+            table = read_table(
+                path, sheet=sheet, encoding=config.encoding, header_score=score, progress=progress
+            )
         except NoRowsError as exc:
             if config.retry_of is None:
                 raise

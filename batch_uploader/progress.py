@@ -70,6 +70,9 @@ class PlainObserver(Observer):
         self._counts = _Counts()
         self._last = 0.0
 
+    def loading(self, step: str, label: str, rows: int) -> None:
+        print(f"{step} {label}: {rows:,} rows so far", file=sys.stderr, flush=True)
+
     def mapped(self, lines: list[str]) -> None:
         print("\n".join(lines), file=sys.stderr)
 
@@ -125,6 +128,9 @@ class RichObserver(Observer):
         )
         self._task: TaskID | None = None
         self._counts = _Counts()
+
+    def loading(self, step: str, label: str, rows: int) -> None:
+        self._console.print(f"{step} {label}: {rows:,} rows so far", markup=False)
 
     def mapped(self, lines: list[str]) -> None:
         self._console.print("\n".join(lines), markup=False, highlight=False)

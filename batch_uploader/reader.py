@@ -27,6 +27,9 @@ __all__ = ["SourceRow", "Table", "read_table"]
 
 HeaderScore = Callable[[Sequence[str]], float]
 """How much a row looks like our header (0 = not at all); given by the caller."""
+Progress = Callable[[str, int], None]
+"""Told (file label, rows read so far) every PROGRESS_EVERY_ROWS rows of a big file."""
+PROGRESS_EVERY_ROWS = 100_000
 
 HEADER_SCAN_ROWS = 20
 """Non-blank rows at the top searched for the header row."""
@@ -58,6 +61,7 @@ def read_table(
     sheet: str | None = None,
     encoding: str | None = None,
     header_score: HeaderScore | None = None,
+    progress: Progress | None = None,
 ) -> Table:
     """Read ``path`` (CSV/TSV/text or .xlsx/.xlsm, decided by content) into a Table.
 
@@ -66,13 +70,18 @@ def read_table(
     ``header_score`` picks the header among the first HEADER_SCAN_ROWS non-blank rows: the
     first row with the highest score > 0, else the first non-blank row. Rows above the
     header are not data.
+    ``progress`` hears how far a big file got, so a million rows do not look like a hang.
     Raises InputError for any file that cannot be used.
     """
-    return _read(path, sheet, encoding, header_score)
+    return _read(path, sheet, encoding, header_score, progress)
 
 
 def _read(
-    path: Path, sheet: str | None, encoding: str | None, header_score: HeaderScore | None
+    path: Path,
+    sheet: str | None,
+    encoding: str | None,
+    header_score: HeaderScore | None,
+    progress: Progress | None,
 ) -> Table:
     head = _read_head(path)
     suffix = path.suffix.lower()
@@ -82,7 +91,7 @@ def _read(
         source = excelfile.open_sheet(path, sheet)
         label = f"{path.name} [{source.sheet}]"
         header_row, header, rows = _assemble(
-            label, "sheet", source.records, header_score, source.first_column
+            label, "sheet", source.records, header_score, source.first_column, progress
         )
         return Table(path, source.sheet, header, header_row, rows, None, None)
     if suffix in EXCEL_SUFFIXES:
@@ -94,7 +103,7 @@ def _read(
         )
         raise InputError(msg)
     text = textfile.open_text(path, head, encoding=encoding, header_score=header_score)
-    header_row, header, rows = _assemble(path.name, "file", text.records, header_score, 1)
+    header_row, header, rows = _assemble(path.name, "file", text.records, header_score, 1, progress)
     return Table(path, None, header, header_row, rows, text.encoding, text.delimiter)
 
 
@@ -152,6 +161,7 @@ def _assemble(
     records: Iterator[tuple[int, list[str]]],
     header_score: HeaderScore | None,
     first_column: int,
+    progress: Progress | None = None,
 ) -> tuple[int, tuple[str, ...], Sequence[SourceRow]]:
     """Pick the header row, then widen, pad and freeze the data rows below it."""
     top = list(itertools.islice(records, HEADER_SCAN_ROWS))
@@ -179,6 +189,8 @@ def _assemble(
         if sum(map(len, cells)) > EXCEL_CELL_CHARS:  # cheap test first: this runs per row
             _refuse_long_cell(label, row_number, cells, header_cells)
         rows.append(SourceRow(row_number, tuple(cells)))
+        if progress is not None and len(rows) % PROGRESS_EVERY_ROWS == 0:
+            progress(label, len(rows))
     if not rows:
         msg = (
             f"{label}: the {noun} has a header (row {header_row}) but no rows below it: add "

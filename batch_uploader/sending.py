@@ -43,6 +43,9 @@ INTERRUPTED_NOTE = "interrupted: rows not sent are marked 'not sent'; run again 
 class Observer:
     """Hooks for progress display; the default does nothing (cron, tests)."""
 
+    def loading(self, step: str, label: str, rows: int) -> None:
+        """A big file is being read or checked (`step`): `rows` so far, every 100,000."""
+
     def mapped(self, lines: list[str]) -> None:
         """How each file was read (format, field ← header): shown before anything is sent."""
 
