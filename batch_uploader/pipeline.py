@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from batch_uploader.carriers import CarrierTable
+from batch_uploader.column_choice import choose_columns, header_score
 from batch_uploader.config import Config
 from batch_uploader.errors import (
     EXIT_INTERRUPTED,
@@ -41,8 +42,6 @@ from batch_uploader.profiles import (
     ColumnMap,
     Profile,
     available_profiles,
-    choose_columns,
-    header_score,
     resolve_profile,
 )
 from batch_uploader.reader import PROGRESS_EVERY_ROWS, Progress, SourceRow, Table, read_table

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 import batch_uploader.sender
+from batch_uploader.column_choice import choose_columns
 from batch_uploader.errors import InputError
-from batch_uploader.profiles import choose_columns, load_profile
+from batch_uploader.profiles import load_profile
 from batch_uploader.sandbox import Sandbox, SandboxOptions
 from tests.conftest import FIXTURES, sandbox_env
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from batch_uploader.column_choice import choose_columns
 from batch_uploader.grouping import Grouped, group_lines
 from batch_uploader.models import (
     ItemFields,
@@ -14,7 +15,7 @@ from batch_uploader.models import (
     ShipmentLine,
     ShipmentRequest,
 )
-from batch_uploader.profiles import bundled_profiles, choose_columns
+from batch_uploader.profiles import bundled_profiles
 from batch_uploader.validate import RowValidator
 
 HEADER = (

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
+from batch_uploader.column_choice import choose_columns
 from batch_uploader.nondata import non_data_reason
-from batch_uploader.profiles import ColumnMap, bundled_profiles, choose_columns
+from batch_uploader.profiles import ColumnMap, bundled_profiles
 
 HEADER = ["PO Number", "Tracking Number", "SKU", "Quantity", "Ship To Name"]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from batch_uploader.column_choice import choose_columns
 from batch_uploader.grouping import group_lines
 from batch_uploader.models import (
     ItemFields,
@@ -17,7 +18,7 @@ from batch_uploader.models import (
     ShipmentRequest,
 )
 from batch_uploader.payload import build_body
-from batch_uploader.profiles import bundled_profiles, choose_columns
+from batch_uploader.profiles import bundled_profiles
 from batch_uploader.validate import RowValidator
 
 

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from batch_uploader.column_choice import choose_columns, header_score
 from batch_uploader.errors import ConfigError, InputError
 from batch_uploader.profiles import (
     FIELD_LABELS,
     Profile,
     bundled_profiles,
-    choose_columns,
-    header_score,
     load_profile,
     normalize_header,
     resolve_profile,

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from batch_uploader.column_choice import choose_columns, header_score
 from batch_uploader.errors import InputError
 from batch_uploader.nondata import non_data_reason
 from batch_uploader.profiles import (
     FIELD_LABELS,
     ColumnMap,
     bundled_profiles,
-    choose_columns,
-    header_score,
 )
 from batch_uploader.reader import Table, read_table
 

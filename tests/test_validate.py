@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
+from batch_uploader.column_choice import choose_columns
 from batch_uploader.models import (
     ItemFields,
     PoIdentity,
@@ -16,7 +17,7 @@ from batch_uploader.models import (
     ShipmentFields,
     ShipmentLine,
 )
-from batch_uploader.profiles import bundled_profiles, choose_columns
+from batch_uploader.profiles import bundled_profiles
 from batch_uploader.validate import RowValidator
 
 HEADER = (

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from batch_uploader.column_choice import choose_columns
 from batch_uploader.grouping import group_lines
 from batch_uploader.models import RowProblem, ShipmentLine
-from batch_uploader.profiles import bundled_profiles, choose_columns
+from batch_uploader.profiles import bundled_profiles
 from batch_uploader.validate import RowValidator
 
 HEADER = ("PO Number", "Source ID", "Tracking Number", "Master Tracking Number", "Note")
