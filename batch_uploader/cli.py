@@ -26,12 +26,12 @@ from batch_uploader.config import (
     Config,
     default_journal_path,
     load_tokens_file,
+    parse_map_options,
 )
 from batch_uploader.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    ConfigError,
     NothingToDo,
     UploaderError,
 )
@@ -45,6 +45,7 @@ from batch_uploader.profiles import (
     user_profiles_dir,
 )
 from batch_uploader.progress import make_observer
+from batch_uploader.sandbox.command import sandbox as sandbox_command
 from batch_uploader.sender import DEFAULT_MAX_ATTEMPTS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -348,157 +349,20 @@ def profiles_new(name: str, source: Path, column_map: tuple[str, ...], sheet: st
     click.echo(f"wrote profile {name}: {path}")
 
 
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8765,
-    show_default=True,
-    help="Port to listen on (0 picks a free one).",
-)
-@click.option(
-    "--latency",
-    default="0",
-    metavar="S|MIN-MAX",
-    show_default=True,
-    help="Reply delay in seconds, fixed or uniformly random, e.g. 0.3-1.2.",
-)
-@click.option(
-    "--fail-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Share of requests answered 500 before creating anything.",
-)
-@click.option(
-    "--lost-reply-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Share of requests created, then answered 500 (the shipment exists).",
-)
-@click.option(
-    "--drop-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Share of requests created, then the connection dropped with no reply.",
-)
-@click.option(
-    "--limiter",
-    type=click.Choice(["spacing", "sliding", "off"]),
-    default="spacing",
-    show_default=True,
-    help="2 req/s per token as strict 0.5 s spacing or a sliding second.",
-)
-@click.option(
-    "--seed",
-    "seed_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Purchase orders and tokens (JSON); default: templates/sandbox-seed.json.",
-)
-@click.option("--auto-create-pos", is_flag=True, help="Accept any PO (for benchmarks and fuzzing).")
-@click.option("--random-seed", type=int, help="Make fault injection repeatable.")
-def sandbox(
-    host: str,
-    port: int,
-    latency: str,
-    fail_rate: float,
-    lost_reply_rate: float,
-    drop_rate: float,
-    limiter: str,
-    seed_path: Path | None,
-    auto_create_pos: bool,
-    random_seed: int | None,
-) -> None:
-    """Serve the local sandbox API (POST /shipments) until Ctrl-C."""
-    from batch_uploader.sandbox import SandboxOptions, serve_forever
-
-    try:
-        low, _, high = latency.partition("-")
-        latency_s = (float(low), float(high or low))
-    except ValueError:
-        _fail(
-            f"--latency {latency!r}: give seconds like 0.5 or a range like 0.3-1.2", EXIT_BAD_INPUT
-        )
-    options = SandboxOptions(
-        seed_path=seed_path,
-        limiter=limiter,  # type: ignore[arg-type]
-        latency_s=latency_s,
-        fail_before_rate=fail_rate,
-        lost_reply_rate=lost_reply_rate,
-        drop_connection_rate=drop_rate,
-        auto_create_pos=auto_create_pos,
-        random_seed=random_seed,
-    )
-
-    def ready(url: str) -> None:
-        click.echo(f"sandbox API listening on {url}  (Ctrl-C to stop)", err=True)
-
-    try:
-        serve_forever(options, host, port, ready)
-    except OSError as exc:
-        _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", EXIT_BAD_INPUT)
-    except UploaderError as exc:
-        _fail(str(exc), exc.exit_code)
+cli.add_command(sandbox_command)
 
 
 def _run_command(
     paths: tuple[Path, ...],
     *,
-    retry_of: Path | None,
-    include_unknown: bool,
-    token: str | None,
-    base_url: str,
-    source_id: int | None,
-    profile: str | None,
-    sheet: str | None,
-    encoding: str | None,
-    rate: float,
-    dry_run: bool,
-    report_dir: Path,
-    allow_duplicate_tracking: bool,
-    sandbox: bool,
-    journal: Path | None,
-    max_attempts: int,
-    tokens_file: Path | None,
-    column_map: tuple[str, ...],
-    date_order: str,
-    packages: str,
-    offline: bool,
-    ca_bundle: Path | None,
     json_output: bool,
     quiet: bool,
     verbose: bool,
+    **options: Any,
 ) -> None:
     try:
-        config = Config(
-            inputs=paths,
-            token=token or None,
-            base_url=base_url,
-            source_id=source_id,
-            profile=profile,
-            sheet=sheet,
-            encoding=encoding,
-            rate=rate,
-            dry_run=dry_run,
-            report_dir=report_dir,
-            allow_duplicate_tracking=allow_duplicate_tracking,
-            sandbox=sandbox,
-            journal_path=journal or default_journal_path(),
-            max_attempts=max_attempts,
-            include_unknown=include_unknown,
-            retry_of=retry_of,
-            source_tokens=load_tokens_file(tokens_file) if tokens_file else {},
-            column_overrides=parse_map_options(column_map),
-            date_order=date_order,  # type: ignore[arg-type]  # click.Choice checked it
-            packages=packages,  # type: ignore[arg-type]
-            offline=offline,
-            ca_bundle=ca_bundle,
-        )
-        observer = make_observer(quiet=quiet or json_output)
-        result = run(config, observer)
+        config = _config(paths, **options)
+        result = run(config, make_observer(quiet=quiet or json_output))
     except NothingToDo as exc:
         click.echo(json.dumps({"exit_code": 0, "message": str(exc)}) if json_output else str(exc))
         sys.exit(EXIT_OK)
@@ -523,40 +387,30 @@ def _run_command(
     sys.exit(result.exit_code)
 
 
-def parse_map_options(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """`--map FIELD=HEADER` values → pairs; the field names are checked with the header."""
-    pairs = []
-    for value in values:
-        field, sep, header = value.partition("=")
-        if not sep or not field.strip() or not header.strip():
-            msg = f'--map {value!r}: write it as FIELD=HEADER, e.g. --map sku="Item SKU"'
-            raise ConfigError(msg)
-        pairs.append((field.strip(), header.strip()))
-    return tuple(pairs)
+def _config(
+    paths: tuple[Path, ...],
+    *,
+    token: str | None,
+    journal: Path | None,
+    tokens_file: Path | None,
+    column_map: tuple[str, ...],
+    **options: Any,
+) -> Config:
+    """The options as a validated Config (click has checked each option's type and choices)."""
+    return Config(
+        inputs=paths,
+        token=token or None,
+        journal_path=journal or default_journal_path(),
+        source_tokens=load_tokens_file(tokens_file) if tokens_file else {},
+        column_overrides=parse_map_options(column_map),
+        **options,
+    )
 
 
 def _print_result(result: RunResult, *, json_output: bool) -> None:
     summary = result.summary
     if json_output:
-        payload = {
-            "exit_code": result.exit_code,
-            "run_id": summary.run_id,
-            "inputs": list(summary.inputs),
-            "dry_run": summary.dry_run,
-            "interrupted": result.interrupted,
-            "rows": {s.value: n for s, n in summary.rows.items()},
-            "shipments": {s.value: n for s, n in summary.shipments.items()},
-            "rows_total": summary.total_rows,
-            "requests": summary.requests_sent,
-            "rate_limited": summary.rate_limited,
-            "seconds": round((summary.finished - summary.started).total_seconds(), 3),
-            "seconds_sending": round(result.seconds_sending, 3),
-            "mapping": list(summary.mapping),
-            "not_data_rows": summary.not_data_rows,
-            "workbook": str(result.workbook),
-            "log": str(result.log_file) if result.log_file else None,
-        }
-        click.echo(json.dumps(payload))
+        click.echo(json.dumps(result.as_json()))
         return
     counts = ", ".join(f"{n} {s.value}" for s, n in sorted(summary.rows.items()) if n)
     click.echo(

@@ -161,3 +161,15 @@ def load_tokens_file(path: Path) -> dict[int, str]:
         check_token(token, f"environment variable {variable} (source {source})")
         tokens[int(source)] = token
     return tokens
+
+
+def parse_map_options(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """`--map FIELD=HEADER` values → pairs; the field names are checked with the header."""
+    pairs = []
+    for value in values:
+        field, sep, header = value.partition("=")
+        if not sep or not field.strip() or not header.strip():
+            msg = f'--map {value!r}: write it as FIELD=HEADER, e.g. --map sku="Item SKU"'
+            raise ConfigError(msg)
+        pairs.append((field.strip(), header.strip()))
+    return tuple(pairs)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from batch_uploader.carriers import CarrierTable
 from batch_uploader.column_choice import choose_columns, header_score
@@ -78,6 +79,28 @@ class RunResult:
     interrupted: bool
     seconds_sending: float
     message: str | None = None  # why the run stopped early (a 401, a certificate), for stderr
+
+    def as_json(self) -> dict[str, Any]:
+        """The `--json` summary object: counts, requests, times, the mapping, the workbook."""
+        summary = self.summary
+        return {
+            "exit_code": self.exit_code,
+            "run_id": summary.run_id,
+            "inputs": list(summary.inputs),
+            "dry_run": summary.dry_run,
+            "interrupted": self.interrupted,
+            "rows": {s.value: n for s, n in summary.rows.items()},
+            "shipments": {s.value: n for s, n in summary.shipments.items()},
+            "rows_total": summary.total_rows,
+            "requests": summary.requests_sent,
+            "rate_limited": summary.rate_limited,
+            "seconds": round((summary.finished - summary.started).total_seconds(), 3),
+            "seconds_sending": round(self.seconds_sending, 3),
+            "mapping": list(summary.mapping),
+            "not_data_rows": summary.not_data_rows,
+            "workbook": str(self.workbook),
+            "log": str(self.log_file) if self.log_file else None,
+        }
 
 
 @dataclass(frozen=True)
