@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Callable, Mapping, Sequence
 
 from batch_uploader.errors import ConfigError, InputError
-from batch_uploader.headers import HeaderTie, best_columns, normalize_header, words
+from batch_uploader.headers import Candidate, HeaderTie, best_columns, normalize_header, words
 from batch_uploader.headers import recognised_fields as _word_fields
 from batch_uploader.profiles import (
     CANONICAL,
@@ -186,16 +186,44 @@ def choose_columns(
         msg = f"{label}: {chosen.profile.refuse}"
         raise InputError(msg)
     base = chosen if chosen is not None else GENERIC.match(header)
-    profile = base.profile
+    columns, how = _profile_columns(header, base, mapped)
+    taken = {i for cols in columns.values() for i in cols}
+    taken |= {i for _, i in base.shipment_custom} | {i for _, i in base.item_custom}
+    used = set(taken)
+    taken |= {i for i, h in enumerate(header) if normalize_header(h) in base.profile.ignored_keys}
+    for field, candidate in _by_words(header, label, columns, taken).items():
+        columns[field] = (candidate.index,)
+        how[field] = candidate.how
+        used.add(candidate.index)
+    ordered = [f for f in FIELD_LABELS if f in columns]
+    result = ColumnMap(
+        base.profile,
+        tuple(header),
+        {f: columns[f][0] for f in ordered},
+        base.shipment_custom,
+        base.item_custom,
+        {f: columns[f] for f in ordered},
+        how={f: how[f] for f in ordered},
+        ignored=tuple(h for i, h in enumerate(header) if i not in used and h.strip()),
+    )
+    if result.missing():
+        raise InputError(_refusal(label, result))
+    return result
+
+
+def _profile_columns(
+    header: Sequence[str], base: ColumnMap, mapped: Mapping[str, tuple[int, str]]
+) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """The profile's columns per field (and how each was found), with `--map` on top."""
     columns = dict(base.columns)
     how = dict(base.how)
-    if profile.name == CANONICAL:  # the contract's own names: say which kind of name it was
+    if base.profile.name == CANONICAL:  # the contract's own names: say which kind it was
         canonical = {normalize_header(n) for n in FIELD_LABELS.values()}
         for field, indexes in columns.items():
             exact = normalize_header(header[indexes[0]]) in canonical
             how[field] = "exact" if exact else "alias"
     for field, (index, _) in mapped.items():
-        for other in list(columns):
+        for other in list(columns):  # a column --map gives one field is no other field's
             kept = tuple(i for i in columns[other] if i != index)
             if kept:
                 columns[other] = kept
@@ -203,16 +231,23 @@ def choose_columns(
                 del columns[other], how[other]
         columns[field] = (index,)
         how[field] = "--map"
-    taken = {i for cols in columns.values() for i in cols}
-    taken |= {i for _, i in base.shipment_custom} | {i for _, i in base.item_custom}
-    ignored_keys = profile.ignored_keys
-    taken |= {i for i, h in enumerate(header) if normalize_header(h) in ignored_keys}
+    return columns, how
+
+
+def _by_words(
+    header: Sequence[str],
+    label: str,
+    columns: Mapping[str, tuple[int, ...]],
+    taken: set[int],
+) -> dict[str, Candidate]:
+    """Fields the profile left unmapped, found by their names and words in the free columns."""
+    unmapped = [f for f in FIELD_LABELS if f not in columns]
     try:
-        found = best_columns(
+        return best_columns(
             header,
-            fields=[f for f in FIELD_LABELS if f not in columns],
+            fields=unmapped,
             skip=taken,
-            exact={f: FIELD_LABELS[f] for f in FIELD_LABELS if f not in columns},
+            exact={f: FIELD_LABELS[f] for f in unmapped},
             aliases=canonical_aliases(),
         )
     except HeaderTie as tie:
@@ -222,24 +257,3 @@ def choose_columns(
             f'"{second}"; choose one with --map {tie.field}=HEADER'
         )
         raise InputError(msg) from None
-    for field, candidate in found.items():
-        columns[field] = (candidate.index,)
-        how[field] = candidate.how
-    fields = {field: indexes[0] for field, indexes in columns.items()}
-    used = {i for cols in columns.values() for i in cols}
-    used |= {i for _, i in base.shipment_custom} | {i for _, i in base.item_custom}
-    ignored = tuple(h for i, h in enumerate(header) if i not in used and h.strip())
-    ordered = {f: fields[f] for f in FIELD_LABELS if f in fields}
-    result = ColumnMap(
-        profile,
-        tuple(header),
-        ordered,
-        base.shipment_custom,
-        base.item_custom,
-        {f: columns[f] for f in ordered},
-        how={f: how[f] for f in ordered},
-        ignored=ignored,
-    )
-    if result.missing():
-        raise InputError(_refusal(label, result))
-    return result

@@ -21,6 +21,8 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from batch_uploader import header_words as hw
+
 __all__ = [
     "EXACT",
     "RANK_NAMES",
@@ -53,88 +55,11 @@ def normalize_header(name: str) -> str:
     return _NOT_ALNUM.sub("", name.casefold())
 
 
-# One spelling per meaning; words not listed stand for themselves.
-_SYNONYMS = {
-    "#": "number",
-    "no": "number",
-    "nº": "number",
-    "num": "number",
-    "nbr": "number",
-    "nr": "number",
-    "numbers": "number",
-    "qty": "quantity",
-    "qnty": "quantity",
-    "quantities": "quantity",
-    "units": "quantity",
-    "trk": "tracking",
-    "track": "tracking",
-    "trackingno": "tracking",
-    "lineitem": "item",
-    "identifier": "id",
-    "ref": "reference",
-    "notes": "note",
-    "comment": "note",
-    "comments": "note",
-    "remark": "note",
-    "remarks": "note",
-    "memo": "note",
-    "courier": "carrier",
-    "carriers": "carrier",
-    "urls": "url",
-    "skus": "sku",
-}
-# Words a run-together lower-case header (`trackingnumber`, `orderid`) may be built from.
-_VOCABULARY = sorted(
-    {
-        "tracking",
-        "track",
-        "number",
-        "order",
-        "id",
-        "po",
-        "sku",
-        "qty",
-        "quantity",
-        "ship",
-        "shipped",
-        "shipping",
-        "shipment",
-        "date",
-        "carrier",
-        "method",
-        "service",
-        "item",
-        "line",
-        "purchase",
-        "master",
-        "lead",
-        "package",
-        "url",
-        "link",
-        "cost",
-        "freight",
-        "void",
-        "note",
-        "seller",
-        "vendor",
-        "code",
-        "reference",
-        "ref",
-        "no",
-        "num",
-        "provider",
-        "name",
-    },
-    key=len,
-    reverse=True,
-)
-
-
 def _split_compound(token: str) -> list[str] | None:
     """`trackingnumber` → [tracking, number]; None when it is not made of known words."""
-    if token in _VOCABULARY:
+    if token in hw.VOCABULARY:
         return [token]
-    for word in _VOCABULARY:
+    for word in hw.VOCABULARY:
         if token.startswith(word) and len(token) > len(word):
             rest = _split_compound(token[len(word) :])
             if rest is not None:
@@ -151,7 +76,7 @@ def words(header: str) -> tuple[str, ...]:
     for token in raw:
         parts = _split_compound(token) if len(token) > COMPOUND_MIN_CHARS else None
         for part in parts or [token]:
-            out.append(_SYNONYMS.get(part, part))
+            out.append(hw.SYNONYMS.get(part, part))
     folded: list[str] = []
     index = 0
     while index < len(out):  # two-word spellings of one meaning
@@ -168,234 +93,98 @@ def words(header: str) -> tuple[str, ...]:
     return tuple(folded)
 
 
-# Word sets the rules share.
-_NUMBER = frozenset({"number", "id", "code"})
-_URL = frozenset({"url", "link", "href", "website", "page"})
-_MASTER = frozenset({"master", "lead", "parent"})
-_SHIPPED = frozenset({"shipped", "dispatched", "fulfilled", "sent"})
-_SHIP = frozenset({"ship", "shipping", "shipment", "dispatch", "fulfillment"})
-_WHEN = frozenset({"date", "at", "on", "time", "day", "timestamp", "datetime", "when"})
-_NOT_SHIP_DATE = frozenset(
-    {
-        "to",
-        "by",
-        "from",
-        "due",
-        "estimated",
-        "expected",
-        "delivery",
-        "delivered",
-        "est",
-        "promise",
-        "promised",
-        "min",
-        "max",
-        "minimum",
-        "maximum",
-        "latest",
-        "earliest",
-        "created",
-        "order",
-        "ordered",
-        "paid",
-        "cost",
-        "name",
-        "address",
-        "window",
-        "sla",
-        "void",
-    }
-)
-_NOT_QUANTITY = frozenset(
-    {
-        "return",
-        "returned",
-        "refund",
-        "refunded",
-        "cancelled",
-        "canceled",
-        "remaining",
-        "backordered",
-        "backorder",
-        "open",
-        "available",
-        "onhand",
-        "stock",
-        "inventory",
-        "price",
-        "package",
-        "packages",
-        "box",
-        "boxes",
-        "carton",
-        "cartons",
-        "pallet",
-        "pallets",
-        "piece",
-        "pieces",
-        "weight",
-        "cost",
-        "amount",
-    }
-)
-_NOT_SKU = frozenset(
-    {
-        "price",
-        "subtotal",
-        "discount",
-        "quantity",
-        "return",
-        "total",
-        "amount",
-        "name",
-        "title",
-        "description",
-        "unit",
-        "cost",
-        "image",
-        "url",
-        "weight",
-        "status",
-    }
-)
-_NOT_PO = frozenset(
-    {
-        "item",
-        "date",
-        "status",
-        "total",
-        "amount",
-        "type",
-        "note",
-        "source",
-        "time",
-        "email",
-        "quantity",
-        "sku",
-        "tracking",
-        "url",
-        "price",
-        "value",
-        "discount",
-        "tax",
-        "fee",
-        "count",
-        "shipping",
-        "global",
-        "click",
-        "collect",
-        "ebay",
-        "transaction",
-        "payment",
-        "paypal",
-        "sales",
-        "record",
-    }
-)
-_NOT_NOTE = frozenset(
-    {
-        "buyer",
-        "customer",
-        "seller",
-        "my",
-        "item",
-        "gift",
-        "private",
-        "internal",
-        "attributes",
-        "attribute",
-        "product",
-    }
-)
-_NOT_COST = frozenset(
-    {
-        "item",
-        "product",
-        "tax",
-        "discount",
-        "insurance",
-        "declared",
-        "value",
-        "customs",
-        "handling",
-        "fee",
-        "price",
-        "original",
-        "platform",
-        "seller",
-    }
-)
-
-
 def _scores(tokens: tuple[str, ...]) -> dict[str, int]:
     """Each field these words could name, with how well (higher is better)."""
     t = frozenset(tokens)
     out: dict[str, int] = {}
+    for rule in (_tracking, _carrier, _shipment, _item, _identities):
+        rule(t, out)
+    return out
+
+
+def _tracking(t: frozenset[str], out: dict[str, int]) -> None:
+    """Tracking number, its URL, and the master/lead number of a multi-package shipment."""
     tracking = "tracking" in t or bool(t & {"waybill", "awb", "airbill"})
-    if tracking and t & _URL:
+    if tracking and t & hw.URL:
         out["tracking_url"] = 6
-    elif tracking and t & _MASTER:
+    elif tracking and t & hw.MASTER:
         out["master_tracking_number"] = 6
     elif tracking and "return" not in t and "returned" not in t:
-        carrier_only = "carrier" in t and not t & _NUMBER
+        carrier_only = "carrier" in t and not t & hw.NUMBER
         other = {"company", "provider", "status", "event", "date", "time", "type", "service"}
         if not carrier_only and not t & other and not t & {"email", "sent", "notification"}:
-            out["tracking_number"] = 6 if t & _NUMBER else 5
+            out["tracking_number"] = 6 if t & hw.NUMBER else 5
+
+
+def _carrier(t: frozenset[str], out: dict[str, int]) -> None:
+    """The carrier: its name or code, never an account or phone number."""
     if "carrier" in t and not t & {"number", "id", "url", "link", "account", "phone"}:
         out["carrier"] = 5 if "code" in t else 6
     elif (
         t & {"company", "provider"}
-        and t & (_SHIP | {"tracking", "logistics", "delivery"})
+        and t & (hw.SHIP | {"tracking", "logistics", "delivery"})
         and not t & {"number", "id", "url", "link", "to", "from", "recipient", "customer"}
     ):
         out["carrier"] = 5
+
+
+def _shipment(t: frozenset[str], out: dict[str, int]) -> None:
+    """Method, ship date, shipping cost, note, suppressed, void."""
     if not t & {"payment", "confirmation", "customer", "date", "cost", "fee", "price", "charge"}:
         if "method" in t:
             out["method"] = 6
-        elif ("service" in t and "provider" not in t) or ("via" in t and t & _SHIP):
+        elif ("service" in t and "provider" not in t) or ("via" in t and t & hw.SHIP):
             out["method"] = 5
-        elif t & {"option", "class"} and t & (_SHIP | {"delivery", "mail"}):
+        elif t & {"option", "class"} and t & (hw.SHIP | {"delivery", "mail"}):
             out["method"] = 3
-    if t & (_SHIP | _SHIPPED) and t & _WHEN and not t & _NOT_SHIP_DATE:
-        out["shipped_at"] = 6 if t & _SHIPPED else 5
+    if t & (hw.SHIP | hw.SHIPPED) and t & hw.WHEN and not t & hw.NOT_SHIP_DATE:
+        out["shipped_at"] = 6 if t & hw.SHIPPED else 5
     cost = t & {"cost", "costs", "charge", "charges", "freight", "postage"}
-    if cost and not t & _NOT_COST and t & (_SHIP | {"label", "carrier", "freight", "postage"}):
+    if cost and not t & hw.NOT_COST and t & (hw.SHIP | {"label", "carrier", "freight", "postage"}):
         out["shipping_cost"] = 6 if t & {"cost", "costs"} else 5
-    if "note" in t and not t & _NOT_NOTE:
-        out["note"] = 6 if t & _SHIP else 5
+    if "note" in t and not t & hw.NOT_NOTE:
+        out["note"] = 6 if t & hw.SHIP else 5
     if t & {"suppress", "suppressed"}:
         out["suppressed"] = 6
     if t & {"void", "voided"} and not t & {"date", "time", "reason", "by"}:
         out["void"] = 6
-    if "sku" in t and not t & _NOT_SKU:
+
+
+def _item(t: frozenset[str], out: dict[str, int]) -> None:
+    """SKU and quantity: a "shipped" quantity beats a plain one, which beats "ordered"."""
+    if "sku" in t and not t & hw.NOT_SKU:
         out["sku"] = 2 if "id" in t else 6
     elif (
         t & {"item", "part", "product", "vendor", "style"}
         and t & {"number", "code"}
-        and not t & (_NOT_SKU | {"order", "po", "tracking", "upc", "ean", "gtin", "barcode"})
+        and not t & (hw.NOT_SKU | {"order", "po", "tracking", "upc", "ean", "gtin", "barcode"})
     ):
         out["sku"] = 3
-    if "quantity" in t and not t & _NOT_QUANTITY:
-        if t & (_SHIPPED | _SHIP):
+    if "quantity" in t and not t & hw.NOT_QUANTITY:
+        if t & (hw.SHIPPED | hw.SHIP):
             out["quantity"] = 6
         elif t & {"ordered", "order", "purchased", "sold"}:
             out["quantity"] = 3
         else:
             out["quantity"] = 5
+
+
+def _identities(t: frozenset[str], out: dict[str, int]) -> None:
+    """PO number and Flxpoint IDs (fulfillment request, PO item, source, variant, RMA)."""
     if ("po" in t and "item" in t) or {"fulfillment", "request", "item"} <= t:
         out["purchase_order_item_id"] = 6
     elif {"fulfillment", "request"} <= t:
         out["fulfillment_request_id"] = 6
-    elif "po" in t and "id" not in t and not t & _NOT_PO:
+    elif "po" in t and "id" not in t and not t & hw.NOT_PO:
         out["po_number"] = 6
-    elif "order" in t and not t & _NOT_PO and not t & {"line", "sku"}:
+    elif "order" in t and not t & hw.NOT_PO and not t & {"line", "sku"}:
         if "number" in t:
             out["po_number"] = 5
         elif "id" in t:
             out["po_number"] = 4
         elif t <= {"order", "customer"}:
             out["po_number"] = 3
-    elif "reference" in t and not t & _NOT_PO and not t & {"id"}:
+    elif "reference" in t and not t & hw.NOT_PO and not t & {"id"}:
         out["po_number"] = 1 if t & {"2", "3", "4", "5"} else 2
     if {"source", "id"} <= t and not t & {"order", "item"}:
         out["source_id"] = 6
@@ -403,7 +192,6 @@ def _scores(tokens: tuple[str, ...]) -> dict[str, int]:
         out["inventory_variant_id"] = 6
     if {"rma", "item"} <= t:
         out["rma_item_id"] = 6
-    return out
 
 
 @lru_cache(maxsize=65536)

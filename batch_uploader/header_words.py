@@ -1,0 +1,241 @@
+"""The words of real headers: spellings folded to one meaning, and the word sets that tell
+fields apart (and keep false friends out: `Ship To Name` is not a ship date, `Item Price` is
+not a shipping cost). Data only; the rules that use them are in headers.py.
+"""
+
+from __future__ import annotations
+
+# One spelling per meaning; words not listed stand for themselves.
+SYNONYMS = {
+    "#": "number",
+    "no": "number",
+    "nº": "number",
+    "num": "number",
+    "nbr": "number",
+    "nr": "number",
+    "numbers": "number",
+    "qty": "quantity",
+    "qnty": "quantity",
+    "quantities": "quantity",
+    "units": "quantity",
+    "trk": "tracking",
+    "track": "tracking",
+    "trackingno": "tracking",
+    "lineitem": "item",
+    "identifier": "id",
+    "ref": "reference",
+    "notes": "note",
+    "comment": "note",
+    "comments": "note",
+    "remark": "note",
+    "remarks": "note",
+    "memo": "note",
+    "courier": "carrier",
+    "carriers": "carrier",
+    "urls": "url",
+    "skus": "sku",
+}
+# Words a run-together lower-case header (`trackingnumber`, `orderid`) may be built from.
+VOCABULARY = sorted(
+    {
+        "tracking",
+        "track",
+        "number",
+        "order",
+        "id",
+        "po",
+        "sku",
+        "qty",
+        "quantity",
+        "ship",
+        "shipped",
+        "shipping",
+        "shipment",
+        "date",
+        "carrier",
+        "method",
+        "service",
+        "item",
+        "line",
+        "purchase",
+        "master",
+        "lead",
+        "package",
+        "url",
+        "link",
+        "cost",
+        "freight",
+        "void",
+        "note",
+        "seller",
+        "vendor",
+        "code",
+        "reference",
+        "ref",
+        "no",
+        "num",
+        "provider",
+        "name",
+    },
+    key=len,
+    reverse=True,
+)
+
+
+# Word sets the rules share.
+NUMBER = frozenset({"number", "id", "code"})
+URL = frozenset({"url", "link", "href", "website", "page"})
+MASTER = frozenset({"master", "lead", "parent"})
+SHIPPED = frozenset({"shipped", "dispatched", "fulfilled", "sent"})
+SHIP = frozenset({"ship", "shipping", "shipment", "dispatch", "fulfillment"})
+WHEN = frozenset({"date", "at", "on", "time", "day", "timestamp", "datetime", "when"})
+NOT_SHIP_DATE = frozenset(
+    {
+        "to",
+        "by",
+        "from",
+        "due",
+        "estimated",
+        "expected",
+        "delivery",
+        "delivered",
+        "est",
+        "promise",
+        "promised",
+        "min",
+        "max",
+        "minimum",
+        "maximum",
+        "latest",
+        "earliest",
+        "created",
+        "order",
+        "ordered",
+        "paid",
+        "cost",
+        "name",
+        "address",
+        "window",
+        "sla",
+        "void",
+    }
+)
+NOT_QUANTITY = frozenset(
+    {
+        "return",
+        "returned",
+        "refund",
+        "refunded",
+        "cancelled",
+        "canceled",
+        "remaining",
+        "backordered",
+        "backorder",
+        "open",
+        "available",
+        "onhand",
+        "stock",
+        "inventory",
+        "price",
+        "package",
+        "packages",
+        "box",
+        "boxes",
+        "carton",
+        "cartons",
+        "pallet",
+        "pallets",
+        "piece",
+        "pieces",
+        "weight",
+        "cost",
+        "amount",
+    }
+)
+NOT_SKU = frozenset(
+    {
+        "price",
+        "subtotal",
+        "discount",
+        "quantity",
+        "return",
+        "total",
+        "amount",
+        "name",
+        "title",
+        "description",
+        "unit",
+        "cost",
+        "image",
+        "url",
+        "weight",
+        "status",
+    }
+)
+NOT_PO = frozenset(
+    {
+        "item",
+        "date",
+        "status",
+        "total",
+        "amount",
+        "type",
+        "note",
+        "source",
+        "time",
+        "email",
+        "quantity",
+        "sku",
+        "tracking",
+        "url",
+        "price",
+        "value",
+        "discount",
+        "tax",
+        "fee",
+        "count",
+        "shipping",
+        "global",
+        "click",
+        "collect",
+        "ebay",
+        "transaction",
+        "payment",
+        "paypal",
+        "sales",
+        "record",
+    }
+)
+NOT_NOTE = frozenset(
+    {
+        "buyer",
+        "customer",
+        "seller",
+        "my",
+        "item",
+        "gift",
+        "private",
+        "internal",
+        "attributes",
+        "attribute",
+        "product",
+    }
+)
+NOT_COST = frozenset(
+    {
+        "item",
+        "product",
+        "tax",
+        "discount",
+        "insurance",
+        "declared",
+        "value",
+        "customs",
+        "handling",
+        "fee",
+        "price",
+        "original",
+        "platform",
+        "seller",
+    }
+)
