@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
-# Excel keeps 15 significant digits; anything longer typed into a number cell is rounded.
-EXCEL_SIGNIFICANT_DIGITS = 15
+from batch_uploader.excel_facts import EXCEL_SIGNIFICANT_DIGITS
+
 MAX_INT64 = 2**63 - 1
 
 _EXCEL_WRAPPER = re.compile(r'^="(.*)"$', re.DOTALL)

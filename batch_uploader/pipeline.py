@@ -27,6 +27,7 @@ from batch_uploader.errors import (
     NothingToDo,
     ReportError,
 )
+from batch_uploader.excel_facts import EXCEL_MAX_ROWS
 from batch_uploader.grouping import group_lines
 from batch_uploader.journal import Journal
 from batch_uploader.models import (
@@ -47,7 +48,6 @@ from batch_uploader.profiles import (
 )
 from batch_uploader.reader import PROGRESS_EVERY_ROWS, Progress, SourceRow, Table, read_table
 from batch_uploader.report import (
-    EXCEL_MAX_ROWS,
     FILE_COLUMN,
     RESULT_COLUMNS,
     RunSummary,

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from batch_uploader import excelfile, textfile
+from batch_uploader import excel_guards, excelfile, textfile
 from batch_uploader.errors import InputError, NoRowsError
+from batch_uploader.excel_facts import EXCEL_CELL_CHARS
 from batch_uploader.models import SourceRow
-from batch_uploader.textfile import EXCEL_CELL_CHARS
 
 __all__ = ["SourceRow", "Table", "read_table"]
 
@@ -85,9 +85,9 @@ def _read(
 ) -> Table:
     head = _read_head(path)
     suffix = path.suffix.lower()
-    if head.startswith(excelfile.CFB_MAGIC):
-        excelfile.refuse_cfb(path)
-    if head.startswith(excelfile.ZIP_MAGICS):
+    if head.startswith(excel_guards.CFB_MAGIC):
+        excel_guards.refuse_cfb(path)
+    if head.startswith(excel_guards.ZIP_MAGICS):
         source = excelfile.open_sheet(path, sheet)
         label = f"{path.name} [{source.sheet}]"
         header_row, header, rows = _assemble(

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from batch_uploader.excel_facts import EXCEL_MAX_ROWS
 from batch_uploader.models import RowRef, RowResult, Status
 from batch_uploader.reader import Table
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 RESULT_COLUMNS = ("Input Row", "Status", "Shipment ID", "Error", "Warnings")
 FILE_COLUMN = "Input File"
-EXCEL_MAX_ROWS = 1_048_576
 MIN_WIDTH, MAX_WIDTH = 8, 60
 WIDTH_SAMPLE_ROWS = 500  # widths come from the first rows; enough to look right, cheap at 1M rows
 STATUS_COLOURS = {

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from batch_uploader.errors import InputError
+from batch_uploader.excel_facts import MAX_COLUMNS
 
 SAMPLE_BYTES = 64 * 1024
 """Head of the file used for binary detection and delimiter sniffing."""
@@ -36,10 +37,6 @@ SNIFF_CHARS = 16 * 1024
 """Characters of the head given to csv.Sniffer (it is quadratic-ish on long samples)."""
 SNIFF_ROWS = 20
 """Non-blank records looked at to choose a delimiter (the same window the header scan uses)."""
-MAX_COLUMNS = 1000
-"""Most used columns a record may have."""
-EXCEL_CELL_CHARS = 32_767
-"""The longest text an Excel cell holds (the reader refuses longer cells)."""
 CP1252_MAX_MESS = 0.2
 """charset-normalizer mess ratio below which Windows-1252 text is taken as plausible."""
 MAX_CONTROL_RATIO = 0.01

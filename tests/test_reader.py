@@ -18,7 +18,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from batch_uploader import excelfile, textfile
+from batch_uploader import excel_guards, excelfile, textfile
 from batch_uploader.errors import InputError
 from batch_uploader.excelfile import cell_text
 from batch_uploader.reader import HeaderScore, SourceRow, Table, read_table
@@ -635,8 +635,8 @@ def test_truncated_zip(tmp_path: Path) -> None:
 
 def test_total_unpacked_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """A workbook that would unpack past MAX_UNCOMPRESSED_BYTES is never opened."""
-    monkeypatch.setattr(excelfile, "MAX_COMPRESSION_RATIO", 10_000)
-    monkeypatch.setattr(excelfile, "MAX_UNCOMPRESSED_BYTES", 1024 * 1024)
+    monkeypatch.setattr(excel_guards, "MAX_COMPRESSION_RATIO", 10_000)
+    monkeypatch.setattr(excel_guards, "MAX_UNCOMPRESSED_BYTES", 1024 * 1024)
     assert "would unpack to more than 1 MiB" in refused(FIXTURES / "zip-bomb.xlsx")
 
 
