@@ -47,6 +47,7 @@ from batch_uploader.profiles import (
 from batch_uploader.progress import make_observer
 from batch_uploader.sandbox.command import sandbox as sandbox_command
 from batch_uploader.sender import DEFAULT_MAX_ATTEMPTS
+from batch_uploader.web.command import serve as serve_command
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -350,6 +351,7 @@ def profiles_new(name: str, source: Path, column_map: tuple[str, ...], sheet: st
 
 
 cli.add_command(sandbox_command)
+cli.add_command(serve_command)
 
 
 def _run_command(
