@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import httpx
 
 from batch_uploader.errors import EXIT_AUTH, UploaderError
+from batch_uploader.httpclient import certificate_problem, is_proxy_connect
 from batch_uploader.pacing import Pacer
 from batch_uploader.replies import api_message, retry_after
 
@@ -242,67 +243,73 @@ class FlxpointReader:
         rate_limited_since: float | None = None
         while True:
             attempt += 1
-            left = False
-
-            async def gate(event: str, info: object) -> None:
-                """Pace at the last moment, when the request line is about to leave."""
-                nonlocal left
-                if event.endswith("send_request_headers.complete"):
-                    self._pacer.sent()
-                elif event.endswith("send_request_headers.started"):
-                    await self._pacer.wait_turn()
-                    self._pacer.leaving()
-                    self.requests += 1
-                    left = True
-
             try:
                 response = await self._client.get(
-                    path, params=params, headers=headers, extensions={"trace": gate}
+                    path, params=params, headers=headers, extensions={"trace": self._gate}
                 )
             except httpx.TransportError as exc:
+                problem = certificate_problem(exc)
+                if problem is not None:  # not transient: a missing CA stays missing
+                    raise LookupFailed(problem) from None
                 problem = f"could not reach the API ({type(exc).__name__})"
                 if attempt >= MAX_ATTEMPTS:
                     raise LookupFailed(_gave_up(path, context, problem, attempt)) from None
                 await self._backoff(attempt)
                 continue
-            if not left:
-                self.requests += 1  # a transport without trace events (tests' mocks)
             status = response.status_code
             if status == 429:
                 self.rate_limited += 1
-                now = time.monotonic()
-                rate_limited_since = rate_limited_since or now
-                if now - rate_limited_since >= MAX_RATE_LIMITED_S:
+                rate_limited_since = rate_limited_since or time.monotonic()
+                if time.monotonic() - rate_limited_since >= MAX_RATE_LIMITED_S:
                     problem = "it kept answering 429 Too Many Requests for 15 minutes"
                     raise LookupFailed(_gave_up(path, context, problem, attempt))
                 attempt -= 1  # not processed: not an attempt
                 self._pacer.rate_limited(retry_after(response))
                 continue
             rate_limited_since = None
-            if status == 401:
-                msg = (
-                    f"GET {path} refused the token (401 Unauthorized) while looking up "
-                    f"{context}; nothing was sent. Check the token and --base-url"
-                )
-                raise LookupAuthError(msg)
-            if status >= 500:
-                if attempt >= MAX_ATTEMPTS:
-                    problem = f"HTTP {status}: {api_message(response)}"
-                    raise LookupFailed(_gave_up(path, context, problem, attempt))
+            if status >= 500 and attempt < MAX_ATTEMPTS:
                 await self._backoff(attempt)
                 continue
-            if not 200 <= status < 300:
-                msg = (
-                    f"GET {path} answered HTTP {status} while looking up {context}: "
-                    f"{api_message(response)}"
-                )
-                raise LookupFailed(msg)
+            _raise_for_status(response, path, context, attempt)
             return _array(response, path, context)
+
+    async def _gate(self, event: str, info: object) -> None:
+        """Pace at the last moment, when the request line is about to leave.
+
+        A proxy's CONNECT (the tunnel) is not a request to the API: it is not paced.
+        """
+        if is_proxy_connect(info):
+            return
+        if event.endswith("send_request_headers.complete"):
+            self._pacer.sent()
+        elif event.endswith("send_request_headers.started"):
+            await self._pacer.wait_turn()
+            self._pacer.leaving()
+            self.requests += 1
 
     async def _backoff(self, attempt: int) -> None:
         """Exponential backoff with jitter, so parallel batches do not retry together."""
         ceiling = min(BACKOFF_MAX_S, self._backoff_base_s * 2 ** (attempt - 1))
         await asyncio.sleep(random.uniform(ceiling / 2, ceiling))
+
+
+def _raise_for_status(response: httpx.Response, path: str, context: str, attempt: int) -> None:
+    """A 401 stops the run (exit 3); any other answer but a success is LookupFailed."""
+    status = response.status_code
+    if status == 401:
+        msg = (
+            f"GET {path} refused the token (401 Unauthorized) while looking up "
+            f"{context}; nothing was sent. Check the token and --base-url"
+        )
+        raise LookupAuthError(msg)
+    if status >= 500:
+        problem = f"HTTP {status}: {api_message(response)}"
+        raise LookupFailed(_gave_up(path, context, problem, attempt))
+    if not 200 <= status < 300:
+        msg = (
+            f"GET {path} answered HTTP {status} while looking up {context}: {api_message(response)}"
+        )
+        raise LookupFailed(msg)
 
 
 async def _all_or_none(jobs: list[Coroutine[Any, Any, _T]]) -> list[_T]:

@@ -247,15 +247,16 @@ def run(
     workbook_path = new_workbook_path(config, config.report_dir, started)
     log_path = None
     sent = SendReport()
-    if config.dry_run:
+    if config.dry_run and not config.asks_flxpoint:
         outcomes = [
             Outcome(Status.NOT_SENT, error=WHOLE_PO_DRY_RUN_NOTE if r.whole_po else DRY_RUN_NOTE)
             for r in requests
         ]
-    else:
-        log_path = workbook_path.with_name(
-            workbook_path.name.removesuffix("-results.xlsx") + ".log"
-        )
+    else:  # send, or (a dry run with a token) ask Flxpoint whether each would pass
+        if not config.dry_run:
+            log_path = workbook_path.with_name(
+                workbook_path.name.removesuffix("-results.xlsx") + ".log"
+            )
         sendable = [r for r in requests if _has_token(config, r)]
         inputs = input_labels(prepared.tables)
         sent = send(config, run_id, inputs, sendable, observer, log_path, control)

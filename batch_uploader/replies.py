@@ -1,8 +1,10 @@
 """What one reply (or transport error) to a Create Shipment request means.
 
-One pure function, `classify`, answers the only question the retry loop asks: was it
-created, is it already there, should we wait, try again, or give up, and why. Keeping it
-pure lets the tests read it as a table; the loop in sender.py only waits and repeats.
+One function, `classify`, answers the only question the retry loop asks: was it created, is
+it already there, should we wait, try again, ask Flxpoint, or give up (this row, or the whole
+run), and why. It reads nothing but its arguments (and, to name a proxy, the proxy settings
+of the environment), so the tests read it as a table; the loop in sender.py only waits,
+asks and repeats.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
+
+from batch_uploader.httpclient import certificate_problem, proxy_problem
 
 DEFAULT_RETRY_AFTER_S = 1.0
 MAX_RETRY_AFTER_S = 120.0
@@ -34,8 +38,13 @@ class Next(enum.Enum):
     ALREADY_THERE = "already there"  # done: Flxpoint had it (409), recorded as skipped
     WAIT = "wait"  # 429: wait `retry_after_s`, then send again; not an attempt
     RETRY = "retry"  # transient: back off and send again
-    UNKNOWN = "unknown"  # may exist and duplicates are allowed: do not re-send blindly
-    UNAUTHORIZED = "unauthorized"  # 401: stop the whole run
+    # May exist and duplicates are allowed: a 409 cannot prove it, so ask Flxpoint
+    # (GET /shipments) before sending again; if it cannot be asked, the outcome is unknown.
+    UNKNOWN = "unknown"
+    UNAUTHORIZED = "unauthorized"  # 401: stop the whole run (exit 3)
+    # The network path cannot work for any row (an untrusted certificate): stop the run at
+    # once, nothing further is sent (exit 2); `reason` is the one line for the console.
+    FATAL = "fatal"
     FAILED = "failed"  # the API refused this request: report the reason
 
 
@@ -49,6 +58,9 @@ class Verdict:
     retry_after_s: float = 0.0
     # The request may have been processed (its reply was lost): a later 409 proves it exists.
     maybe_processed: bool = False
+    # Not this row's failure but the way to the API (a proxy): if the retries run out on it,
+    # the whole run stops with `reason` (exit 2) instead of every row failing in turn.
+    run_wide: bool = False
 
 
 def classify(
@@ -58,16 +70,24 @@ def classify(
     left: bool = True,
     duplicates_allowed: bool = False,
     maybe_processed: bool = False,
+    base_url: str | None = None,
 ) -> Verdict:
     """Map one exchange to a Verdict.
 
     `response` is the reply, or None with the transport `error`; `left` says whether the
     request's bytes were written before that error; `maybe_processed` whether an earlier
-    attempt of the same request may have created it (the wording of a 409 depends on it).
+    attempt of the same request may have created it (the wording of a 409 depends on it);
+    `base_url` the API's URL, to name the proxy (if any) that requests to it go through.
     """
     if response is None:
         name = type(error).__name__
+        if error is not None and (problem := certificate_problem(error)) is not None:
+            return Verdict(Next.FATAL, problem)  # retrying cannot fix it: a CA or URL must change
         if not left:  # never left this machine: safe to send again, whatever the settings
+            if error is not None and base_url is not None:
+                problem = proxy_problem(error, base_url)
+                if problem is not None:
+                    return Verdict(Next.RETRY, problem, run_wide=True)
             return Verdict(Next.RETRY, f"could not reach the API ({name})")
         return _maybe_created(f"no reply from the API ({name})", duplicates_allowed)
     status = response.status_code
@@ -90,9 +110,10 @@ def classify(
 
 
 def _maybe_created(reason: str, duplicates_allowed: bool) -> Verdict:
-    """A lost reply: re-sending is safe only while the API refuses duplicates (then 409)."""
+    """A lost reply: re-sending is safe only while the API refuses duplicates (then 409);
+    with duplicates allowed Flxpoint must be asked first (the reason stays the cause)."""
     if duplicates_allowed:
-        return Verdict(Next.UNKNOWN, UNKNOWN_OUTCOME, maybe_processed=True)
+        return Verdict(Next.UNKNOWN, reason, maybe_processed=True)
     return Verdict(Next.RETRY, reason, maybe_processed=True)
 
 

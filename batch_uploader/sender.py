@@ -7,24 +7,35 @@ Guarantees:
   so a file sorted by source keeps every token busy, not one after another;
 - a request already created (journal) is not sent again; a 429 is waited out, never a failure;
 - a reply that may have been lost (timeout after sending, dropped connection, 5xx) is re-sent
-  only while duplicate tracking numbers are refused by the API, where a 409 then proves the
-  shipment exists; with duplicates allowed it is reported as unknown instead.
-What a reply means is decided by `replies.classify`; this module only waits and repeats.
+  while duplicate tracking numbers are refused by the API, where a 409 then proves the
+  shipment exists; with duplicates allowed Flxpoint is asked first (`GET /shipments` of the
+  PO): a shipment with the tracking number is the one created (`created` with its ID), none
+  means sending again is safe, and only when Flxpoint cannot be asked is the outcome
+  reported as unknown;
+- an untrusted TLS certificate stops the run at once, and a proxy that cannot be got
+  through stops it once its retries run out: every row not sent is `not sent`, and `fatal`
+  holds the one line to print (with `fatal_code`, the exit code).
+What a reply means is decided by `replies.classify`; this module only waits, asks and repeats.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from batch_uploader.errors import EXIT_AUTH, EXIT_BAD_INPUT
+from batch_uploader.flxpoint_checks import known_shipment
+from batch_uploader.httpclient import is_proxy_connect
 from batch_uploader.journal import Journal, State, request_key
+from batch_uploader.lookups import FlxpointReader, KnownShipment, LookupAuthError, LookupFailed
 from batch_uploader.models import Outcome, ShipmentRequest, Status
 from batch_uploader.pacing import Pacer
 from batch_uploader.payload import build_body
@@ -46,6 +57,9 @@ INTERRUPTED_IN_FLIGHT = (
     "interrupted while waiting for the reply; run again to finish it (it is not sent twice)"
 )
 ALREADY_CREATED = "already created by an earlier run; not sent again"
+FOUND_IN_FLXPOINT = (
+    "already created by an earlier run (its reply was lost; found in Flxpoint); not sent again"
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,13 @@ class _Stop(Exception):
     """Raised inside a worker when the run is stopping (401 or interrupt)."""
 
 
+class _Asked(enum.Enum):
+    """What asking Flxpoint about an unknown outcome found, when it found no shipment."""
+
+    NOT_THERE = "not there"  # Flxpoint has no shipment with this tracking number on the PO
+    CANNOT_ASK = "cannot ask"  # no reader, unknown PO, or the lookup failed
+
+
 class Sender:
     """Sends a batch of requests; one instance per run."""
 
@@ -115,8 +136,13 @@ class Sender:
         options: SendOptions = SendOptions(),
         on_outcome: Callable[[ShipmentRequest, Outcome], None] = lambda r, o: None,
         on_attempt: Callable[[Attempt], None] = lambda a: None,
+        readers: Mapping[str, FlxpointReader] | None = None,
     ) -> None:
+        """`readers`: per lane fingerprint, the reader that asks Flxpoint about an unknown
+        outcome (with duplicates allowed); without one such an outcome stays unknown."""
         self._client = client
+        self._base_url = str(client.base_url)
+        self._readers = readers or {}
         self._journal = journal
         self._scope = scope
         self._lane_for = lane_for
@@ -126,11 +152,19 @@ class Sender:
         self._on_attempt = on_attempt
         self.stats = SendStats()
         self.stopping = asyncio.Event()
-        self.auth_error: str | None = None  # set when a 401 stopped the run
+        # Why the run stopped early (a 401, a certificate, a proxy), and its exit code.
+        self.fatal: str | None = None
+        self.fatal_code = EXIT_AUTH
 
     def stop(self) -> None:
         """Send nothing new; requests in flight get a short grace period for their reply."""
         self.stopping.set()
+
+    def _halt(self, message: str, code: int) -> None:
+        """Stop the whole run for `message` (the first reason wins), exiting with `code`."""
+        if self.fatal is None:
+            self.fatal, self.fatal_code = message, code
+        self.stop()
 
     async def send_all(self, requests: Sequence[ShipmentRequest]) -> list[Outcome]:
         """One Outcome per request, in the same order; after a 401 the rest are `not sent`."""
@@ -197,12 +231,15 @@ class Sender:
             if entry.state is State.CREATED:
                 return Outcome(Status.SKIPPED, entry.shipment_id, ALREADY_CREATED)
             maybe_processed = entry.ambiguous or entry.state in (State.SENDING, State.UNKNOWN)
-            if (
-                maybe_processed
-                and request.allow_duplicate_tracking
-                and not self._options.include_unknown
-            ):
-                return self._unknown(key, entry.attempts)
+            if maybe_processed and request.allow_duplicate_tracking:
+                found = await self._ask_flxpoint(request)
+                if isinstance(found, KnownShipment):
+                    self._journal.record_outcome(key, State.CREATED, shipment_id=found.id)
+                    return Outcome(Status.SKIPPED, found.id, FOUND_IN_FLXPOINT)
+                if found is _Asked.NOT_THERE:
+                    maybe_processed = False  # it does not exist: sending is safe
+                elif not self._options.include_unknown:
+                    return self._unknown(key, entry.attempts)
         body = build_body(request)
         attempt = 0
         limited_since: float | None = None
@@ -216,6 +253,7 @@ class Sender:
                 left=exchange.left,
                 duplicates_allowed=request.allow_duplicate_tracking,
                 maybe_processed=maybe_processed,
+                base_url=self._base_url,
             )
             maybe_processed = maybe_processed or verdict.maybe_processed
             status = exchange.response.status_code if exchange.response is not None else None
@@ -236,7 +274,27 @@ class Sender:
                 )
                 await self._backoff(attempt)
                 continue
+            if verdict.next is Next.UNKNOWN:
+                self._journal.record_outcome(
+                    key, State.FAILED, error=verdict.reason, ambiguous=True
+                )
+                # Give Flxpoint a moment to finish what it may be creating, then ask it.
+                await self._backoff(attempt)
+                found = await self._ask_flxpoint(request)
+                if isinstance(found, KnownShipment):
+                    self._journal.record_outcome(key, State.CREATED, shipment_id=found.id)
+                    return Outcome(Status.CREATED, found.id, attempts=attempt)
+                if found is _Asked.CANNOT_ASK:
+                    return self._unknown(key, attempt)
+                maybe_processed = False  # Flxpoint does not have it: sending again is safe
+                continue
+            if verdict.next is Next.FATAL:
+                self._halt(verdict.reason, EXIT_BAD_INPUT)
+                raise _Stop  # it never left: the row is `not sent`, like every other
             return self._finish(request, key, verdict, attempt, status)
+        if verdict.run_wide:  # e.g. the proxy: every other row would meet it too
+            self._halt(verdict.reason, EXIT_BAD_INPUT)
+            raise _Stop
         self._journal.record_outcome(key, State.FAILED, error=verdict.reason)
         reason = f"{verdict.reason} (gave up after {attempt} attempts)"
         return Outcome(Status.FAILED, error=reason, attempts=attempt)
@@ -259,11 +317,11 @@ class Sender:
         if verdict.next is Next.UNAUTHORIZED:
             lane = self._lane_for(request)
             reason = f"HTTP 401: the API refused the token of {lane.source}"
-            self.auth_error = (
+            self._halt(
                 f"the API refused the token of {lane.source} (401 Unauthorized); nothing "
-                f"further was sent. Check that token and --base-url"
+                f"further was sent. Check that token and --base-url",
+                EXIT_AUTH,
             )
-            self.stop()
         self._journal.record_outcome(key, State.FAILED, error=reason)
         return Outcome(Status.FAILED, error=reason, attempts=attempt, http_status=status)
 
@@ -283,6 +341,8 @@ class Sender:
             the gaps the server measures; the intent is committed just before the bytes go,
             and the next turn is booked from when they went.
             """
+            if is_proxy_connect(info):
+                return  # the tunnel's CONNECT to a proxy is not an API request
             if event.endswith("send_request_headers.complete"):
                 lane.pacer.sent()
                 return
@@ -309,6 +369,34 @@ class Sender:
         elapsed_ms = (time.monotonic() - exchange.started) * 1000
         self._on_attempt(Attempt(request, attempt, result, elapsed_ms, datetime.now(UTC)))
         return exchange
+
+    async def _ask_flxpoint(self, request: ShipmentRequest) -> KnownShipment | _Asked:
+        """Does Flxpoint have a shipment with this tracking number on this PO?
+
+        The FR id comes from the request, else from `GET /fulfillment-requests` by number.
+        A PO Flxpoint does not know cannot explain a lost reply: that stays unknown too.
+        """
+        lane = self._lane_for(request)
+        reader = self._readers.get(lane.fingerprint)
+        if reader is None:
+            return _Asked.CANNOT_ASK
+        po = request.po
+        try:
+            fr_id = po.fulfillment_request_id
+            if fr_id is None and po.po_number is not None:
+                fr = (await reader.fulfillment_requests([po.po_number], po.source_id)).get(
+                    po.po_number
+                )
+                fr_id = fr.id if fr is not None else None
+            if fr_id is None:
+                return _Asked.CANNOT_ASK
+            found = known_shipment(request, await reader.shipments_for(fr_id))
+        except LookupAuthError as exc:
+            self._halt(str(exc), exc.exit_code)
+            return _Asked.CANNOT_ASK
+        except LookupFailed:
+            return _Asked.CANNOT_ASK
+        return found if found is not None else _Asked.NOT_THERE
 
     def _unknown(self, key: str, attempts: int) -> Outcome:
         self._journal.record_outcome(key, State.UNKNOWN, error=UNKNOWN_OUTCOME, ambiguous=True)

@@ -74,20 +74,23 @@ def test_rate_limit_storm_is_never_a_row_failure(cli_run, tmp_path: Path) -> Non
         _assert_each_once(server, 8)
 
 
-def test_unknown_outcome_is_not_resent_when_duplicates_are_allowed(cli_run, tmp_path: Path) -> None:
-    """--allow-duplicate-tracking + lost reply: `failed`, outcome unknown; retry leaves it alone."""
+def test_a_lost_reply_is_found_in_flxpoint_when_duplicates_are_allowed(
+    cli_run, tmp_path: Path
+) -> None:
+    """--allow-duplicate-tracking + lost reply: Flxpoint is asked and has it; never re-sent."""
     source = write_csv(tmp_path / "dup.csv", _rows("DUP", 2))
     with Sandbox(SandboxOptions(auto_create_pos=True, lost_reply_rate=1.0)) as server:
         env = sandbox_env(server)
         run = cli_run("upload", str(source), "--allow-duplicate-tracking", env=env)
-        assert run.code == 1
+        assert run.code == 0, run.stderr
         results = run.workbook().table("Results")
-        assert {r["Status"] for r in results} == {"failed"}
-        assert all("outcome unknown" in r["Error"] for r in results)
-        assert server.stats().requests == 2  # one attempt each, no blind re-send
+        assert {r["Status"] for r in results} == {"created"}
+        created = {s["trackingNumber"]: s["id"] for s in server.shipments()}
+        assert {r["Shipment ID"] for r in results} == set(created.values())
+        assert server.stats().requests == 2  # one POST each; the lookups are GETs
         again = cli_run("retry", str(run.workbook().path), "--allow-duplicate-tracking", env=env)
+        assert again.code == 0
         assert server.stats().requests == 2
-        assert again.code == 1
         _assert_each_once(server, 2)
 
 
