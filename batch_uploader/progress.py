@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 PLAIN_INTERVAL_S = 15.0  # how often a non-terminal run says how far it got
 
 
-class _Counts:
+class SendCounts:
+    """Shipments done by status and requests per second: what every progress display shows."""
+
     def __init__(self) -> None:
         self.by_status: Counter[Status] = Counter()
         self.total = 0
@@ -53,9 +55,14 @@ class _Counts:
         span = self._last_sent - self._first_sent
         return (self._sent - 1) / span if self._sent > 1 and span > 0 else 0.0
 
+    @property
+    def seconds_left(self) -> float | None:
+        """At the current rate, how long the shipments not yet done will take."""
+        return (self.total - self.done) / self.rate if self.rate else None
+
     def line(self) -> str:
-        rate = self.rate
-        remaining = f", about {(self.total - self.done) / rate:.0f}s left" if rate else ""
+        rate, left = self.rate, self.seconds_left
+        remaining = f", about {left:.0f}s left" if left is not None else ""
         return (
             f"{self.done}/{self.total} shipments: {self.by_status[Status.CREATED]} created, "
             f"{self.by_status[Status.SKIPPED]} skipped, {self.by_status[Status.FAILED]} failed; "
@@ -67,7 +74,7 @@ class PlainObserver(Observer):
     """Log lines on stderr every PLAIN_INTERVAL_S seconds: readable in a cron mail."""
 
     def __init__(self) -> None:
-        self._counts = _Counts()
+        self._counts = SendCounts()
         self._last = 0.0
 
     def loading(self, step: str, label: str, rows: int) -> None:
@@ -83,7 +90,7 @@ class PlainObserver(Observer):
         )
 
     def sending(self, total: int) -> None:
-        self._counts = _Counts()
+        self._counts = SendCounts()
         self._counts.total = total
         self._last = time.monotonic()
 
@@ -127,7 +134,7 @@ class RichObserver(Observer):
             console=self._console,
         )
         self._task: TaskID | None = None
-        self._counts = _Counts()
+        self._counts = SendCounts()
 
     def loading(self, step: str, label: str, rows: int) -> None:
         self._console.print(f"{step} {label}: {rows:,} rows so far", markup=False)
@@ -141,7 +148,7 @@ class RichObserver(Observer):
         )
 
     def sending(self, total: int) -> None:
-        self._counts = _Counts()
+        self._counts = SendCounts()
         self._counts.total = total
         self._progress.start()
         self._task = self._progress.add_task("send", total=total, counts="", rate="")

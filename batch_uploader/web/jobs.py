@@ -11,7 +11,6 @@ import logging
 import secrets
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +21,8 @@ from batch_uploader import pipeline
 from batch_uploader.config import Config
 from batch_uploader.errors import NothingToDo, UploaderError
 from batch_uploader.journal import token_fingerprint
-from batch_uploader.models import Outcome, ShipmentRequest, Status
+from batch_uploader.models import Outcome, ShipmentRequest
+from batch_uploader.progress import SendCounts
 from batch_uploader.sender import Attempt
 from batch_uploader.web.settings import WebSettings
 from batch_uploader.web.workbooks import failed_rows
@@ -70,13 +70,10 @@ class Job:
     rows: int = 0
     invalid: int = 0
     total: int = 0
-    by_status: Counter[Status] = field(default_factory=Counter)
+    counts: SendCounts = field(default_factory=SendCounts)
     stop_asked: bool = False
     result: dict[str, Any] | None = None
     version: int = 0
-    _first_left: float = float("inf")
-    _last_left: float = float("-inf")
-    _attempts: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     thread: threading.Thread | None = None
 
@@ -94,10 +91,8 @@ class Job:
     def snapshot(self) -> dict[str, Any]:
         """A consistent copy for the page (never the token: a job does not hold it)."""
         with self._lock:
-            done = sum(self.by_status.values())
-            span = self._last_left - self._first_left
-            rate = (self._attempts - 1) / span if self._attempts > 1 and span > 0 else 0.0
-            left = (self.total - done) / rate if rate and self.phase == "sending" else None
+            counts = self.counts
+            left = counts.seconds_left if self.phase == "sending" else None
             return {
                 "id": self.id,
                 "kind": self.kind,
@@ -107,9 +102,9 @@ class Job:
                 "rows": self.rows,
                 "invalid": self.invalid,
                 "total": self.total,
-                "done": done,
-                "counts": {s.value: n for s, n in self.by_status.items()},
-                "rate": round(rate, 2),
+                "done": counts.done,
+                "counts": {s.value: n for s, n in counts.by_status.items()},
+                "rate": round(counts.rate, 2),
                 "seconds_left": round(left) if left is not None else None,
                 "stop_asked": self.stop_asked,
                 "result": self.result,
@@ -135,30 +130,26 @@ class _JobObserver(pipeline.Observer):
     def loaded(self, rows: int, requests: int, invalid: int) -> None:
         def update(job: Job) -> None:
             job.rows, job.total, job.invalid = rows, requests, invalid
+            job.counts.total = requests
 
         self._job.change(update)
 
     def sending(self, total: int) -> None:
         def update(job: Job) -> None:
             job.total, job.phase = total, "sending"
+            job.counts.total = total
 
         self._job.change(update)
 
     def outcome(self, request: ShipmentRequest, outcome: Outcome) -> None:
         def update(job: Job) -> None:
-            job.by_status[outcome.status] += 1
+            job.counts.add(outcome)
 
         self._job.change(update)
 
     def attempt(self, attempt: Attempt) -> None:
-        # When the request left (its reply may come before an earlier one's): requests/s as
-        # the API counts them, never above the limit on a short run.
-        left = attempt.at.timestamp() - attempt.elapsed_ms / 1000
-
         def update(job: Job) -> None:
-            job._attempts += 1
-            job._first_left = min(job._first_left, left)
-            job._last_left = max(job._last_left, left)
+            job.counts.sent(attempt)
 
         self._job.change(update)
 
