@@ -54,7 +54,12 @@ def _fixture(name: str) -> str:
 
 
 def _wire(local: str) -> str:
-    """A date/time without offset, as sent: this machine's local time converted to UTC."""
+    """A date/time without offset, as sent: this machine's local time converted to UTC.
+
+    A date without a time is sent as noon UTC, the same calendar day in every zone.
+    """
+    if len(local) == len("2026-11-26"):
+        return f"{local}T12:00:00Z"
     moment = dt.datetime.fromisoformat(local).astimezone()
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
