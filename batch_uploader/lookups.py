@@ -31,7 +31,7 @@ import httpx
 
 from batch_uploader.errors import EXIT_AUTH, UploaderError
 from batch_uploader.httpclient import certificate_problem, is_proxy_connect
-from batch_uploader.pacing import Pacer
+from batch_uploader.pacing import MAX_RATE_LIMITED_S, Pacer
 from batch_uploader.replies import api_message, retry_after
 
 FULFILLMENT_REQUESTS = "/fulfillment-requests"
@@ -44,9 +44,6 @@ DEFAULT_PAGE_SIZE = 20
 # Batches of numbers looked up at the same time; the pacer still spaces every request.
 MAX_READS_IN_FLIGHT = 4
 MAX_ATTEMPTS = 4
-# A 429 is never an error, but a server that refuses for this long is not coming back
-# (the sender's limit too; it lives in sender.py, which may import this module).
-MAX_RATE_LIMITED_S = 15 * 60.0
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 8.0
 # How much of a malformed answer a message quotes.

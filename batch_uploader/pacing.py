@@ -34,6 +34,8 @@ import time
 from aiolimiter import AsyncLimiter
 
 MAX_RATE_PER_S = 2.0
+# A 429 is never a row failure, but a server that refuses for this long is not coming back.
+MAX_RATE_LIMITED_S = 15 * 60.0
 # Requests reach the server with jitter: ±1.5 ms measured on loopback against the sandbox in
 # its own process, more when a threaded server is busy. Requests leave at least this far
 # above 1/rate apart (about 0.6% of the rate). A server with more jitter answers 429 now and

@@ -54,7 +54,8 @@ from batch_uploader.report import (
     input_labels,
     write_workbook,
 )
-from batch_uploader.sending import Observer, RunControl, SendReport, send
+from batch_uploader.run_hooks import Observer, RunControl
+from batch_uploader.sending import SendReport, send
 from batch_uploader.table_rules import TableReading, read_rules
 from batch_uploader.validate import RowValidator
 

@@ -11,8 +11,8 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from batch_uploader.models import Outcome, ShipmentRequest, Status
+from batch_uploader.run_hooks import Observer
 from batch_uploader.sender import Attempt
-from batch_uploader.sending import Observer
 
 if TYPE_CHECKING:
     from rich.progress import TaskID

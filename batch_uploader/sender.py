@@ -25,7 +25,7 @@ import enum
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,9 +35,10 @@ from batch_uploader.errors import EXIT_AUTH, EXIT_BAD_INPUT
 from batch_uploader.flxpoint_checks import known_shipment
 from batch_uploader.httpclient import is_proxy_connect
 from batch_uploader.journal import Journal, State, request_key
+from batch_uploader.lanes import Lane, LaneQueue
 from batch_uploader.lookups import FlxpointReader, KnownShipment, LookupAuthError, LookupFailed
 from batch_uploader.models import Outcome, ShipmentRequest, Status
-from batch_uploader.pacing import Pacer
+from batch_uploader.pacing import MAX_RATE_LIMITED_S
 from batch_uploader.payload import build_body
 from batch_uploader.replies import UNKNOWN_OUTCOME, Next, Verdict, classify
 
@@ -49,8 +50,6 @@ CONNECT_TIMEOUT_S = 10.0
 REPLY_TIMEOUT_S = 60.0
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 30.0
-# A 429 is never a row failure, but a server that refuses for this long is not coming back.
-MAX_RATE_LIMITED_S = 15 * 60.0
 INTERRUPT_GRACE_S = 10.0
 NOT_SENT_STOPPED = "the run stopped before this was sent"
 INTERRUPTED_IN_FLIGHT = (
@@ -60,16 +59,6 @@ ALREADY_CREATED = "already created by an earlier run; not sent again"
 FOUND_IN_FLXPOINT = (
     "already created by an earlier run (its reply was lost; found in Flxpoint); not sent again"
 )
-
-
-@dataclass(frozen=True)
-class Lane:
-    """One token: its secret, its fingerprint for journal keys, and its own pacer."""
-
-    token: str = field(repr=False)
-    fingerprint: str
-    pacer: Pacer
-    source: str = "FLXPOINT_API_TOKEN (or --token)"  # where the token came from, for messages
 
 
 @dataclass(frozen=True)
@@ -169,12 +158,12 @@ class Sender:
     async def send_all(self, requests: Sequence[ShipmentRequest]) -> list[Outcome]:
         """One Outcome per request, in the same order; after a 401 the rest are `not sent`."""
         outcomes: list[Outcome | None] = [None] * len(requests)
-        queues: dict[str, _LaneQueue] = {}
+        queues: dict[str, LaneQueue] = {}
         for index, request in enumerate(requests):
             lane = self._lane_for(request)
-            queues.setdefault(lane.fingerprint, _LaneQueue(requests)).pending.append(index)
+            queues.setdefault(lane.fingerprint, LaneQueue(requests)).pending.append(index)
 
-        async def worker(queue: _LaneQueue) -> None:
+        async def worker(queue: LaneQueue) -> None:
             while (index := await queue.take(self.stopping)) is not None:
                 try:
                     outcomes[index] = await self._send_one(requests[index])
@@ -225,21 +214,10 @@ class Sender:
     async def _send_one(self, request: ShipmentRequest) -> Outcome:
         """The retry loop: send, classify the reply, then finish, wait or try again."""
         key = self._key(request)
-        entry = self._journal.get(key)
-        maybe_processed = False
-        if entry is not None:
-            if entry.state is State.CREATED:
-                return Outcome(Status.SKIPPED, entry.shipment_id, ALREADY_CREATED)
-            maybe_processed = entry.ambiguous or entry.state in (State.SENDING, State.UNKNOWN)
-            if maybe_processed and request.allow_duplicate_tracking:
-                found = await self._ask_flxpoint(request)
-                if isinstance(found, KnownShipment):
-                    self._journal.record_outcome(key, State.CREATED, shipment_id=found.id)
-                    return Outcome(Status.SKIPPED, found.id, FOUND_IN_FLXPOINT)
-                if found is _Asked.NOT_THERE:
-                    maybe_processed = False  # it does not exist: sending is safe
-                elif not self._options.include_unknown:
-                    return self._unknown(key, entry.attempts)
+        earlier = await self._earlier_run(request, key)
+        if isinstance(earlier, Outcome):
+            return earlier
+        maybe_processed = earlier
         body = build_body(request)
         attempt = 0
         limited_since: float | None = None
@@ -275,17 +253,9 @@ class Sender:
                 await self._backoff(attempt)
                 continue
             if verdict.next is Next.UNKNOWN:
-                self._journal.record_outcome(
-                    key, State.FAILED, error=verdict.reason, ambiguous=True
-                )
-                # Give Flxpoint a moment to finish what it may be creating, then ask it.
-                await self._backoff(attempt)
-                found = await self._ask_flxpoint(request)
-                if isinstance(found, KnownShipment):
-                    self._journal.record_outcome(key, State.CREATED, shipment_id=found.id)
-                    return Outcome(Status.CREATED, found.id, attempts=attempt)
-                if found is _Asked.CANNOT_ASK:
-                    return self._unknown(key, attempt)
+                resolved = await self._resolve_unknown(request, key, verdict, attempt)
+                if resolved is not None:
+                    return resolved
                 maybe_processed = False  # Flxpoint does not have it: sending again is safe
                 continue
             if verdict.next is Next.FATAL:
@@ -298,6 +268,46 @@ class Sender:
         self._journal.record_outcome(key, State.FAILED, error=verdict.reason)
         reason = f"{verdict.reason} (gave up after {attempt} attempts)"
         return Outcome(Status.FAILED, error=reason, attempts=attempt)
+
+    async def _earlier_run(self, request: ShipmentRequest, key: str) -> Outcome | bool:
+        """What an earlier run left in the journal: an Outcome when nothing is to be sent,
+        else whether an earlier attempt may have created it (then a 409 proves it did)."""
+        entry = self._journal.get(key)
+        if entry is None:
+            return False
+        if entry.state is State.CREATED:
+            return Outcome(Status.SKIPPED, entry.shipment_id, ALREADY_CREATED)
+        maybe_processed = entry.ambiguous or entry.state in (State.SENDING, State.UNKNOWN)
+        if not (maybe_processed and request.allow_duplicate_tracking):
+            return maybe_processed
+        found = await self._ask_flxpoint(request)
+        if isinstance(found, KnownShipment):
+            self._journal.record_outcome(key, State.CREATED, shipment_id=found.id)
+            return Outcome(Status.SKIPPED, found.id, FOUND_IN_FLXPOINT)
+        if found is _Asked.NOT_THERE:
+            return False  # it does not exist: sending is safe
+        if not self._options.include_unknown:
+            return self._unknown(key, entry.attempts)
+        return True
+
+    async def _resolve_unknown(
+        self, request: ShipmentRequest, key: str, verdict: Verdict, attempt: int
+    ) -> Outcome | None:
+        """A reply lost while duplicates are allowed: ask Flxpoint whether it was created.
+
+        Returns the Outcome when that settles it; None when Flxpoint does not have it, so
+        sending again is safe.
+        """
+        self._journal.record_outcome(key, State.FAILED, error=verdict.reason, ambiguous=True)
+        # Give Flxpoint a moment to finish what it may be creating, then ask it.
+        await self._backoff(attempt)
+        found = await self._ask_flxpoint(request)
+        if isinstance(found, KnownShipment):
+            self._journal.record_outcome(key, State.CREATED, shipment_id=found.id)
+            return Outcome(Status.CREATED, found.id, attempts=attempt)
+        if found is _Asked.CANNOT_ASK:
+            return self._unknown(key, attempt)
+        return None
 
     def _finish(
         self, request: ShipmentRequest, key: str, verdict: Verdict, attempt: int, status: int | None
@@ -412,37 +422,3 @@ class Sender:
             await asyncio.wait_for(self.stopping.wait(), timeout=delay)
         except TimeoutError:
             return
-
-
-class _LaneQueue:
-    """One token's pending requests, handed to its workers in order, one PO at a time."""
-
-    def __init__(self, requests: Sequence[ShipmentRequest]) -> None:
-        self._requests = requests
-        self.pending: list[int] = []
-        self._busy_pos: set[str] = set()
-        self._ready = asyncio.Condition()
-
-    async def take(self, stopping: asyncio.Event) -> int | None:
-        """The next request whose PO has nothing in flight, or None when done or stopping."""
-        async with self._ready:
-            while True:
-                if stopping.is_set() or not self.pending:
-                    return None
-                for position, index in enumerate(self.pending):
-                    po = self._requests[index].po.key
-                    if po not in self._busy_pos:
-                        del self.pending[position]
-                        self._busy_pos.add(po)
-                        return index
-                await self._ready.wait()
-
-    async def release(self, index: int) -> None:
-        async with self._ready:
-            self._busy_pos.discard(self._requests[index].po.key)
-            self._ready.notify_all()
-
-    async def wake(self) -> None:
-        """Let waiting workers see that the run is stopping."""
-        async with self._ready:
-            self._ready.notify_all()

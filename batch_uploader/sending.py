@@ -18,8 +18,6 @@ import contextlib
 import re
 import secrets
 import signal
-import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,9 +36,11 @@ from batch_uploader.config import Config
 from batch_uploader.errors import EXIT_AUTH, EXIT_BAD_INPUT, UploaderError
 from batch_uploader.httpclient import certificate_problem, make_client, proxy_problem
 from batch_uploader.journal import Entry, Journal, State, request_key, token_fingerprint
+from batch_uploader.lanes import Lane
 from batch_uploader.lookups import FlxpointReader
 from batch_uploader.models import Outcome, ShipmentRequest, Status
 from batch_uploader.pacing import Pacer
+from batch_uploader.run_hooks import Observer, RunControl
 from batch_uploader.runlock import hold_run_lock
 from batch_uploader.sender import (
     ALREADY_CREATED,
@@ -48,7 +48,6 @@ from batch_uploader.sender import (
     NOT_SENT_STOPPED,
     REPLY_TIMEOUT_S,
     Attempt,
-    Lane,
     Sender,
     SendOptions,
 )
@@ -59,59 +58,6 @@ USER_AGENT = "batch-uploader/0.1 (+https://github.com/batch-uploader)"
 # more than the spacing from that one (measured: 0.502 s on loopback met a 429 under load).
 CROSS_RUN_MARGIN_S = 0.05
 INTERRUPTED_NOTE = "interrupted: rows not sent are marked 'not sent'; run again to finish"
-
-
-class Observer:
-    """Hooks for progress display; the default does nothing (cron, tests)."""
-
-    def loading(self, step: str, label: str, rows: int) -> None:
-        """A big file is being read or checked (`step`): `rows` so far, every 100,000."""
-
-    def mapped(self, lines: list[str]) -> None:
-        """How each file was read (format, field ← header): shown before anything is sent."""
-
-    def loaded(self, rows: int, requests: int, invalid: int) -> None:
-        """After validation and grouping, before sending."""
-
-    def sending(self, total: int) -> None:
-        """Sending starts: `total` requests."""
-
-    def outcome(self, request: ShipmentRequest, outcome: Outcome) -> None:
-        """One request finished."""
-
-    def attempt(self, attempt: Attempt) -> None:
-        """One HTTP exchange finished (a retry is one more); it left `elapsed_ms` before `at`."""
-
-    def finished(self) -> None:
-        """Sending is over."""
-
-    def waiting(self, message: str) -> None:
-        """Another run holds this token's run lock; said once. Printed even with --quiet/--json
-        (on stderr): a run that seems to hang must say why."""
-        print(f"batch-uploader: {message}", file=sys.stderr, flush=True)
-
-
-class RunControl:
-    """Stops a run from another thread (the web page's Stop button), like Ctrl-C does."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stop: Callable[[], None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.stopped = False
-
-    def stop(self) -> None:
-        """Send nothing new; the workbook is still written (exit 130). Thread-safe."""
-        with self._lock:
-            self.stopped = True
-            if self._loop is not None and self._stop is not None:
-                self._loop.call_soon_threadsafe(self._stop)
-
-    def _bind(self, loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
-        with self._lock:
-            self._loop, self._stop = loop, stop
-            if self.stopped:
-                loop.call_soon_threadsafe(stop)
 
 
 @dataclass
@@ -146,14 +92,7 @@ def send(
     and `log_path` may be None. Outcomes come back one per request, in order.
     """
     with contextlib.ExitStack() as stack:
-        base_url, token, scope = config.base_url, config.token, config.base_url
-        if config.sandbox:
-            from batch_uploader.sandbox import Sandbox  # only needed for --sandbox
-
-            sandbox = stack.enter_context(Sandbox())
-            base_url, token = sandbox.url, sandbox.account_token
-            # A new in-process sandbox knows no earlier shipments: its journal scope is its own.
-            scope = f"{sandbox.url}#sandbox-{secrets.token_hex(8)}"
+        base_url, token, scope = _endpoint(config, stack)
         router = Router(token, config.source_tokens, config.rate)
         options = SendOptions(
             max_attempts=config.max_attempts, include_unknown=config.include_unknown
@@ -169,19 +108,34 @@ def send(
         journal = Journal(config.journal_path)
         stack.callback(journal.close)
         journal.start_run(run_id, inputs, journal_settings(config, scope, router))
-        log = None
-        if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = stack.enter_context(log_path.open("w", encoding="utf-8"))
+        log = _open_log(stack, log_path)
         fingerprints = [lane.fingerprint for lane in router.lanes]
-        stack.enter_context(
-            hold_run_lock(
-                config.journal_path, scope, fingerprints, run_id, on_wait=observer.waiting
-            )
+        lock = hold_run_lock(
+            config.journal_path, scope, fingerprints, run_id, on_wait=observer.waiting
         )
+        stack.enter_context(lock)
         run = _Run(config, run_id, scope, router, journal, observer, log, control, options)
         return asyncio.run(run.send(client, requests))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _open_log(stack: contextlib.ExitStack, path: Path | None) -> TextIO | None:
+    """The per-run log next to the workbook (one line per request), closed with the run."""
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return stack.enter_context(path.open("w", encoding="utf-8"))
+
+
+def _endpoint(config: Config, stack: contextlib.ExitStack) -> tuple[str, str | None, str]:
+    """Base URL, default token and journal scope: the API's, or an in-process sandbox's."""
+    if not config.sandbox:
+        return config.base_url, config.token, config.base_url
+    from batch_uploader.sandbox import Sandbox  # only needed for --sandbox
+
+    sandbox = stack.enter_context(Sandbox())
+    # A new in-process sandbox knows no earlier shipments: its journal scope is its own.
+    return sandbox.url, sandbox.account_token, f"{sandbox.url}#sandbox-{secrets.token_hex(8)}"
 
 
 @dataclass
@@ -236,15 +190,7 @@ class _Run:
                 began = loop.time()
                 try:
                     asking = asyncio.ensure_future(self._consult(requests, readers, False))
-                    try:
-                        consulted = await asking
-                    except asyncio.CancelledError:
-                        if not sender.stopping.is_set():
-                            raise  # not our Stop: someone cancelled the run itself
-                        consulted = None
-                    except UploaderError as exc:
-                        report.fatal, report.fatal_code = self._lookup_problem(exc, client)
-                        consulted = None
+                    consulted = await self._asked(asking, sender, report, client)
                     if consulted is None:
                         report.outcomes = [Outcome(Status.NOT_SENT, error=NOT_SENT_STOPPED)] * len(
                             requests
@@ -258,6 +204,29 @@ class _Run:
         report.rate_limited = sender.stats.rate_limited + sum(
             r.rate_limited for r in readers.values()
         )
+        return self._ended(report, sender)
+
+    async def _asked(
+        self,
+        asking: asyncio.Future[list[Consulted]],
+        sender: Sender,
+        report: SendReport,
+        client: httpx.AsyncClient,
+    ) -> list[Consulted] | None:
+        """What Flxpoint said before sending; None when a Stop or a failed lookup ended it."""
+        try:
+            return await asking
+        except asyncio.CancelledError:
+            if not sender.stopping.is_set():
+                raise  # not our Stop: someone cancelled the run itself
+            return None
+        except UploaderError as exc:
+            report.fatal, report.fatal_code = self._lookup_problem(exc, client)
+            return None
+
+    @staticmethod
+    def _ended(report: SendReport, sender: Sender) -> SendReport:
+        """Why the sending ended (a fatal problem, an interrupt), for the summary's notes."""
         if report.fatal is None:
             report.fatal, report.fatal_code = sender.fatal, sender.fatal_code
         report.interrupted = sender.stopping.is_set() and report.fatal is None

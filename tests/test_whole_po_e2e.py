@@ -21,9 +21,10 @@ from batch_uploader.models import (
     ShipmentRequest,
     Status,
 )
+from batch_uploader.run_hooks import Observer
 from batch_uploader.sandbox import Sandbox
 from batch_uploader.sender import ALREADY_CREATED
-from batch_uploader.sending import Observer, SendReport, send
+from batch_uploader.sending import SendReport, send
 from tests.conftest import sandbox_env, write_csv
 
 TIMES = "\u00d7"

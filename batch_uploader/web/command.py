@@ -135,14 +135,7 @@ def serve(
     except OSError as exc:
         msg = f"cannot serve on {host}:{port}: {exc.strerror or exc}"
         raise click.ClickException(msg) from exc
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 -- a comparison
-    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{bound_port}/"
-    where = "the built-in sandbox" if sandbox else base_url
-    click.echo(f"batch-uploader page: {url}  (sends to {where}; Ctrl-C to stop)", err=True)
-    if settings.remote:
-        click.echo(
-            "warning: plain HTTP: the password and files cross the network unencrypted", err=True
-        )
+    url = _announce(host, bound_port, settings)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
@@ -153,10 +146,22 @@ def serve(
     )
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
-    # uvicorn re-raises the Ctrl-C it handled: stopping the page is its normal end.
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
         server.run(sockets=[sock])
     click.echo("batch-uploader page stopped", err=True)
+
+
+def _announce(host: str, port: int, settings: WebSettings) -> str:
+    """Say on stderr where the page is and where it sends; return its URL."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 -- a comparison
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+    where = "the built-in sandbox" if settings.sandbox else settings.base_url
+    click.echo(f"batch-uploader page: {url}  (sends to {where}; Ctrl-C to stop)", err=True)
+    if settings.remote:
+        click.echo(
+            "warning: plain HTTP: the password and files cross the network unencrypted", err=True
+        )
+    return url
 
 
 def _bind(host: str, port: int) -> socket.socket:
