@@ -21,10 +21,9 @@ Guarantees:
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from batch_uploader.flxpoint_checks import (
     ALREADY_SHIPPED,
@@ -34,7 +33,12 @@ from batch_uploader.flxpoint_checks import (
     shipped_items_note,
     whole_po_items,
 )
-from batch_uploader.lookups import MAX_FR_NUMBERS, FlxpointReader, FulfillmentRequest
+from batch_uploader.lookups import (
+    MAX_FR_NUMBERS,
+    FlxpointReader,
+    FulfillmentRequest,
+    all_or_none,
+)
 from batch_uploader.models import Outcome, PoIdentity, ShipmentRequest, Status
 
 # A batch of MAX_FR_NUMBERS numbers of one source matches at most that many FRs: a page one
@@ -134,7 +138,7 @@ async def _look_up(
         *(_id_job(reader, fr_id) for (_, fr_id), reader in by_id.items()),
     ]
     found: dict[_Key, FulfillmentRequest | None] = {}
-    for part in await _all_or_none(jobs):
+    for part in await all_or_none(jobs):
         found.update(part)
     return found
 
@@ -167,15 +171,3 @@ async def _by_number(
         found.update(more)
         missing = [n for n in missing if n not in more]
     return found
-
-
-async def _all_or_none(jobs: Sequence[Coroutine[Any, Any, _T]]) -> list[_T]:
-    """Run `jobs` together; when one fails, cancel the others and raise its error as is."""
-    tasks = [asyncio.ensure_future(job) for job in jobs]
-    try:
-        return await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise

@@ -116,7 +116,7 @@ def check_base_url(url: str) -> None:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         msg = f"--base-url {url!r} is not an http(s) URL, e.g. {DEFAULT_BASE_URL}"
         raise ConfigError(msg)
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         msg = (
             f"--base-url {url!r}: plain http:// is only allowed for this machine "
             f"(127.0.0.1, localhost, ::1); use https://"
@@ -124,7 +124,8 @@ def check_base_url(url: str) -> None:
         raise ConfigError(msg)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """127.0.0.1, ::1 or localhost: reachable from this machine only."""
     if host == "localhost":
         return True
     try:

@@ -142,7 +142,7 @@ class FlxpointReader:
             wanted[start : start + MAX_FR_NUMBERS]
             for start in range(0, len(wanted), MAX_FR_NUMBERS)
         ]
-        answers = await _all_or_none([self._fr_batch(batch, source_id) for batch in batches])
+        answers = await all_or_none([self._fr_batch(batch, source_id) for batch in batches])
         found: dict[str, FulfillmentRequest] = {}
         ambiguous: set[str] = set()
         for batch, frs in zip(batches, answers, strict=True):
@@ -309,7 +309,7 @@ def _raise_for_status(response: httpx.Response, path: str, context: str, attempt
         raise LookupFailed(msg)
 
 
-async def _all_or_none(jobs: list[Coroutine[Any, Any, _T]]) -> list[_T]:
+async def all_or_none(jobs: Sequence[Coroutine[Any, Any, _T]]) -> list[_T]:
     """Run `jobs` together; when one fails, cancel the others and raise its error as is
     (not wrapped in an ExceptionGroup, as a TaskGroup would)."""
     tasks = [asyncio.ensure_future(job) for job in jobs]

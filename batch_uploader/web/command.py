@@ -21,6 +21,7 @@ from batch_uploader.config import (
     check_base_url,
     check_token,
     default_journal_path,
+    is_loopback,
 )
 from batch_uploader.errors import ConfigError
 from batch_uploader.web.settings import (
@@ -30,7 +31,6 @@ from batch_uploader.web.settings import (
     PASSWORD_ENV,
     WebSettings,
     allowed_hosts_for,
-    is_loopback,
 )
 
 GRACEFUL_SHUTDOWN_S = 3

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from batch_uploader.config import DEFAULT_BASE_URL
+from batch_uploader.config import DEFAULT_BASE_URL, is_loopback
 from batch_uploader.errors import ConfigError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -47,16 +46,6 @@ class WebSettings:
         if self.upload_limit_bytes < 1:
             msg = "the upload limit must be a positive number of bytes"
             raise ConfigError(msg)
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.1, ::1 or localhost: reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def allowed_hosts_for(host: str, port: int) -> frozenset[str]:
