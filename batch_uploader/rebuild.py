@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from batch_uploader.config import Config
+from batch_uploader.config import DEFAULT_REPORT_DIR, Config
 from batch_uploader.errors import ConfigError
 from batch_uploader.journal import Entry, Journal, State, request_key
 from batch_uploader.models import Outcome, Status
@@ -48,7 +48,7 @@ def rebuild_workbook(journal_path: Path, run_id: str, report_dir: Path | None = 
             outcomes.append(_outcome(journal.get(key), journal.run_of(key) == run_id))
     finally:
         journal.close()
-    directory = report_dir or Path(settings.get("report_dir") or "reports")
+    directory = report_dir or Path(settings.get("report_dir") or DEFAULT_REPORT_DIR)
     started = datetime.strptime(run_id[:15], "%Y%m%d-%H%M%S").astimezone()
     results = row_results(prepared, outcomes)
     sent = SendReport(notes=(REBUILT_NOTE,))

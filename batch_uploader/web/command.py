@@ -17,6 +17,7 @@ import click
 from batch_uploader.config import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
+    DEFAULT_REPORT_DIR,
     TOKEN_ENV,
     check_base_url,
     check_token,
@@ -80,7 +81,7 @@ GRACEFUL_SHUTDOWN_S = 3
 @click.option(
     "--report-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
+    default=DEFAULT_REPORT_DIR,
     show_default=True,
     help="Where results workbooks go.",
 )
