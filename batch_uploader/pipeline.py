@@ -162,7 +162,9 @@ def prepare(config: Config, observer: Observer | None = None) -> Prepared:
         not_data = checked.check(
             table, validator, labels, many_files=len(tables) > 1, observer=observer
         )
-        checked.readings.append(TableReading(table.label, columns, rules, decision, not_data))
+        checked.readings.append(
+            TableReading(table.label, columns, rules, decision, not_data, validator.sent_carriers)
+        )
     grouped = group_lines(
         checked.lines,
         allow_duplicate_tracking=config.allow_duplicate_tracking,

@@ -31,6 +31,7 @@ class TableReading:
     rules: CellRules
     date_decision: OrderDecision | None = None
     not_data: Counter[str] = field(default_factory=Counter)
+    sent_carriers: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def lines(self) -> list[str]:
         """The mapping as a clerk reads it: format, `SKU ← "Item SKU"` per field, the rest."""
@@ -51,6 +52,8 @@ class TableReading:
             lines.append(f"  dates: {order} (decided by {self.date_decision.decided_by})")
         if self.rules.decimal_comma:
             lines.append("  costs: decimal comma (e.g. 4,50)")
+        for (cell, sent), rows in self.sent_carriers.most_common():
+            lines.append(f'  carrier "{cell}" is sent as {sent} ({rows} rows)')
         if self.not_data:
             kinds = ", ".join(f"{n} {kind}" for kind, n in self.not_data.most_common())
             lines.append(f"  not data, skipped: {kinds}")

@@ -8,6 +8,7 @@ problems are reported together, not just the first. The rules that depend on a w
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -76,6 +77,8 @@ class RowValidator:
     rules: CellRules = field(default_factory=CellRules)
     _labels: dict[str, str] = field(init=False, repr=False)
     _columns: tuple[tuple[str, tuple[int, ...]], ...] = field(init=False, repr=False)
+    # Carrier cells sent under another name ("stamps_com" → "USPS"), counted for the console.
+    sent_carriers: Counter[tuple[str, str]] = field(default_factory=Counter, init=False)
 
     def __post_init__(self) -> None:
         labels = dict(FIELD_LABELS)
@@ -186,6 +189,7 @@ class RowValidator:
             if sent.changed:
                 shown = f"{sent.carrier} / {sent.method}" if sent.method else str(sent.carrier)
                 warnings.append(f"Sent Carrier: {shown}")
+                self.sent_carriers[(carrier, shown)] += 1
             carrier, method = sent.carrier, sent.method
         shipped_at = None
         if "shipped_at" in values:

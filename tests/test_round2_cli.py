@@ -173,6 +173,7 @@ def test_a_carrier_code_is_sent_by_its_name_and_the_row_says_so(tmp_path: Path, 
     (row,) = run.workbook().table("Results")
     assert row["Carrier"] == "stamps_com"  # the original cell is kept
     assert "Sent Carrier: USPS" in row["Warnings"]
+    assert '  carrier "stamps_com" is sent as USPS (1 rows)' in run.stderr.splitlines()
 
 
 def test_two_tracking_numbers_on_a_row_with_items_are_refused(cli_run, tmp_path: Path) -> None:
