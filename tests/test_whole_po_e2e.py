@@ -180,3 +180,35 @@ def test_cli_whole_po_rows(sandbox: Sandbox, cli_run, tmp_path: Path) -> None:
         "PO PO-99999 not found in Flxpoint (source 101)",
     )
     assert len(sandbox.shipments()) == 1
+
+
+def test_cli_dry_run_with_a_token_reports_what_flxpoint_would_refuse(
+    sandbox: Sandbox, cli_run, tmp_path: Path
+) -> None:
+    """`upload --dry-run` with a token: SKU not on the PO, too many, unknown PO -> invalid."""
+    rows = [
+        ["PO-20003", "102", "", "1ZDRYCHECK001", "", "", "", "", "", "SKU-A", "1"],
+        ["PO-20003", "102", "", "1ZDRYCHECK002", "", "", "", "", "", "SKU-Z", "1"],
+        ["PO-20003", "102", "", "1ZDRYCHECK003", "", "", "", "", "", "SKU-C", "9"],
+        ["PO-99999", "101", "", "1ZDRYCHECK004", "", "", "", "", "", "SKU-A", "1"],
+        ["PO-20002", "101", "", "1ZDRYCHECK005", "", "", "", "", "", "", ""],
+    ]
+    source = write_csv(tmp_path / "check.csv", rows)
+    run = cli_run("upload", str(source), "--dry-run", env=sandbox_env(sandbox))
+    assert run.code == 1, run.stderr
+    results = run.workbook().table("Results")
+    assert [r["Status"] for r in results] == [
+        "not sent",
+        "invalid",
+        "invalid",
+        "invalid",
+        "skipped",
+    ]
+    assert "SKU-Z" in results[1]["Error"]
+    assert "remain" in results[2]["Error"]
+    assert "not found in Flxpoint" in results[3]["Error"]
+    assert results[4]["Error"] == "already fully shipped in Flxpoint"
+    assert sandbox.stats().requests == 0  # nothing posted
+    assert sandbox.stats().reads == run.workbook().summary()["Requests sent"]  # reads only
+    offline = cli_run("upload", str(source), "--dry-run", "--offline", env=sandbox_env(sandbox))
+    assert {r["Status"] for r in offline.workbook().table("Results")} == {"not sent"}
