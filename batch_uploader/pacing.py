@@ -49,6 +49,10 @@ YIELD_WAKE_S = 0.003
 # The limiter's period is this much under 1/rate: its wake-up (as late as the loop's timers)
 # must not delay a turn; the booking in `sent()` keeps every gap at or above 1/rate.
 LIMITER_LEAD_S = 0.010
+# A request on a connection just opened reaches the server's rate limit late by however long
+# the server takes to accept the connection (fifty tokens starting at once: 20-30 ms, and the
+# next request of half of them was answered 429). The next request waits this much longer.
+FRESH_CONNECTION_EXTRA_S = 0.050
 # Each 429 widens the spacing by this much, up to MAX_EXTRA_SPACING_S: a server (or network)
 # with more jitter than the margin teaches the sender to keep further away from the limit.
 SPACING_STEP_ON_429_S = 0.002
@@ -58,12 +62,13 @@ MAX_EXTRA_SPACING_S = 0.020
 class Pacer:
     """Requests of one token `spacing_s` apart, never closer than 1/rate; a 429 pauses it."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, extra_margin_s: float = 0.0) -> None:
+        """`extra_margin_s` widens SAFETY_MARGIN_S (a server busy with many tokens)."""
         if not 0 < rate <= MAX_RATE_PER_S:
             msg = f"rate must be above 0 and at most {MAX_RATE_PER_S} requests per second"
             raise ValueError(msg)
         self._limit_s = 1.0 / rate
-        self._base_spacing_s = self._limit_s + SAFETY_MARGIN_S
+        self._base_spacing_s = self._limit_s + SAFETY_MARGIN_S + extra_margin_s
         self.spacing_s = self._base_spacing_s
         self._limiter = AsyncLimiter(1, self._limit_s - LIMITER_LEAD_S)
         self._floor = 0.0  # hard: 1/rate after the last departure, or the end of a pause
@@ -103,7 +108,7 @@ class Pacer:
         self._floor = max(self._floor, now + self._least_gap_s)
         self._not_before = max(self._not_before, self._floor)
 
-    def sent(self) -> None:
+    def sent(self, *, fresh_connection: bool = False) -> None:
         """The request is on the wire: the next one leaves a full spacing from this moment.
 
         Booking from the moment the bytes were written (not from the turn) makes 1/rate a
@@ -117,6 +122,8 @@ class Pacer:
         self._lateness.append(max(0.0, now - self._turn))
         self._floor = max(self._floor, now + self._least_gap_s)
         early = now + self.spacing_s - min(self._lateness)
+        if fresh_connection:
+            early += FRESH_CONNECTION_EXTRA_S
         self._not_before = max(self._not_before, self._floor, early)
 
     def continue_after(self, last_sent_unix: float | None) -> None:

@@ -38,14 +38,19 @@ from batch_uploader.journal import Journal, State, request_key
 from batch_uploader.lanes import Lane, LaneQueue
 from batch_uploader.lookups import FlxpointReader, KnownShipment, LookupAuthError, LookupFailed
 from batch_uploader.models import Outcome, ShipmentRequest, Status
-from batch_uploader.pacing import MAX_RATE_LIMITED_S
+from batch_uploader.pacing import FRESH_CONNECTION_EXTRA_S, MAX_RATE_LIMITED_S
 from batch_uploader.payload import build_body
 from batch_uploader.replies import UNKNOWN_OUTCOME, Next, Verdict, classify
 
 DEFAULT_MAX_ATTEMPTS = 5
-IN_FLIGHT_PER_TOKEN = 8
+IN_FLIGHT_PER_TOKEN = 4
 """Requests of one token in flight (or waiting for their turn) at once: at 2/s and up to
 ~1.2 s latency three are on the wire; the rest keep the pacer's next turn always taken."""
+WORKER_START_S = 0.5
+"""A token's second, third ... worker starts half a turn before its first possible turn:
+its connection is opened (and accepted by the server) before its request is due, and fifty
+tokens do not open two hundred connections in the same instant (the server then stamped
+the first requests late enough that the second ones looked early: 429)."""
 CONNECT_TIMEOUT_S = 10.0
 REPLY_TIMEOUT_S = 60.0
 BACKOFF_BASE_S = 1.0
@@ -98,6 +103,7 @@ class _Exchange:
     error: Exception | None = None
     left: bool = False
     started: float = 0.0
+    connected_at: float = float("-inf")  # when a connection was opened for it, if one was
 
 
 class _Stop(Exception):
@@ -116,7 +122,7 @@ class Sender:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        clients: Mapping[str, httpx.AsyncClient],
         journal: Journal,
         *,
         scope: str,
@@ -127,10 +133,11 @@ class Sender:
         on_attempt: Callable[[Attempt], None] = lambda a: None,
         readers: Mapping[str, FlxpointReader] | None = None,
     ) -> None:
-        """`readers`: per lane fingerprint, the reader that asks Flxpoint about an unknown
+        """`clients`: per lane fingerprint, that token's HTTP client (its own connection pool).
+        `readers`: per lane fingerprint, the reader that asks Flxpoint about an unknown
         outcome (with duplicates allowed); without one such an outcome stays unknown."""
-        self._client = client
-        self._base_url = str(client.base_url)
+        self._clients = clients
+        self._base_url = str(next(iter(clients.values())).base_url) if clients else ""
         self._readers = readers or {}
         self._journal = journal
         self._scope = scope
@@ -163,7 +170,9 @@ class Sender:
             lane = self._lane_for(request)
             queues.setdefault(lane.fingerprint, LaneQueue(requests)).pending.append(index)
 
-        async def worker(queue: LaneQueue) -> None:
+        async def worker(queue: LaneQueue, number: int) -> None:
+            if number:  # see WORKER_START_S: open its connection before its turn comes
+                await asyncio.sleep((number - 0.5) * WORKER_START_S)
             while (index := await queue.take(self.stopping)) is not None:
                 try:
                     outcomes[index] = await self._send_one(requests[index])
@@ -175,9 +184,9 @@ class Sender:
                     self._on_outcome(requests[index], outcome)
 
         workers = [
-            asyncio.create_task(worker(queue))
+            asyncio.create_task(worker(queue, number))
             for queue in queues.values()
-            for _ in range(min(self._options.in_flight_per_token, len(queue.pending)))
+            for number in range(min(self._options.in_flight_per_token, len(queue.pending)))
         ]
         await self._run_workers(workers, queues.values())
         return [o if o is not None else self._unsent(requests[i]) for i, o in enumerate(outcomes)]
@@ -353,8 +362,14 @@ class Sender:
             """
             if is_proxy_connect(info):
                 return  # the tunnel's CONNECT to a proxy is not an API request
+            if event.endswith("connect_tcp.complete"):
+                exchange.connected_at = time.monotonic()
+                return
             if event.endswith("send_request_headers.complete"):
-                lane.pacer.sent()
+                # The server may still be accepting a connection opened just now (a request
+                # that waited for its turn on it gave the server that time).
+                just_opened = time.monotonic() - exchange.connected_at < FRESH_CONNECTION_EXTRA_S
+                lane.pacer.sent(fresh_connection=just_opened)
                 return
             if not event.endswith("send_request_headers.started"):
                 return
@@ -369,7 +384,7 @@ class Sender:
 
         headers = {"X-API-TOKEN": lane.token, "Accept": "application/json"}
         try:
-            exchange.response = await self._client.post(
+            exchange.response = await self._clients[lane.fingerprint].post(
                 "/shipments", json=body, headers=headers, extensions={"trace": gate}
             )
             result = str(exchange.response.status_code)

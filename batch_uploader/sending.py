@@ -34,7 +34,12 @@ from batch_uploader.asking import (
 )
 from batch_uploader.config import Config
 from batch_uploader.errors import EXIT_AUTH, EXIT_BAD_INPUT, UploaderError
-from batch_uploader.httpclient import certificate_problem, make_client, proxy_problem
+from batch_uploader.httpclient import (
+    certificate_problem,
+    make_client,
+    proxy_problem,
+    tls_context,
+)
 from batch_uploader.journal import Entry, Journal, State, request_key, token_fingerprint
 from batch_uploader.lanes import Lane
 from batch_uploader.lookups import FlxpointReader
@@ -57,6 +62,11 @@ USER_AGENT = "batch-uploader/0.1 (+https://github.com/batch-uploader)"
 # saw it, and this process has no measured lateness yet: its first request keeps this much
 # more than the spacing from that one (measured: 0.502 s on loopback met a 429 under load).
 CROSS_RUN_MARGIN_S = 0.05
+MARGIN_PER_TOKEN_S = 0.0001
+MAX_SHARED_MARGIN_S = 0.005
+"""Each token beyond the first adds this to every token's spacing margin, up to the max: a
+server taking fifty tokens' requests at once stamps their arrival with more jitter (one 429
+in 1,000 requests with 50 tokens, each costing its token a second's Retry-After)."""
 INTERRUPTED_NOTE = "interrupted: rows not sent are marked 'not sent'; run again to finish"
 
 
@@ -97,14 +107,16 @@ def send(
         options = SendOptions(
             max_attempts=config.max_attempts, include_unknown=config.include_unknown
         )
-        client = _client(config, base_url, options.in_flight_per_token * len(router.lanes))
+        clients = _clients(config, base_url, router.lanes, options.in_flight_per_token)
         if config.dry_run:
             # Read-only: the journal is only read, and only if an earlier run made one.
             journal = Journal(config.journal_path) if config.journal_path.exists() else None
             if journal is not None:
                 stack.callback(journal.close)
-            run = _Run(config, run_id, scope, router, journal, observer, None, control, options)
-            return asyncio.run(run.check(client, requests))
+            run = _Run(
+                config, run_id, scope, router, journal, observer, None, control, options, base_url
+            )
+            return asyncio.run(run.check(clients, requests))
         journal = Journal(config.journal_path)
         stack.callback(journal.close)
         journal.start_run(run_id, inputs, journal_settings(config, scope, router))
@@ -114,8 +126,10 @@ def send(
             config.journal_path, scope, fingerprints, run_id, on_wait=observer.waiting
         )
         stack.enter_context(lock)
-        run = _Run(config, run_id, scope, router, journal, observer, log, control, options)
-        return asyncio.run(run.send(client, requests))
+        run = _Run(
+            config, run_id, scope, router, journal, observer, log, control, options, base_url
+        )
+        return asyncio.run(run.send(clients, requests))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -151,17 +165,20 @@ class _Run:
     log: TextIO | None
     control: RunControl | None
     options: SendOptions
+    base_url: str
 
     async def send(
-        self, client: httpx.AsyncClient, requests: Sequence[ShipmentRequest]
+        self, clients: dict[str, httpx.AsyncClient], requests: Sequence[ShipmentRequest]
     ) -> SendReport:
         """Consult Flxpoint for the whole-PO requests, then send what is left to send."""
         assert self.journal is not None
         report = SendReport()
-        async with client:
-            readers = self._readers(client)
+        async with contextlib.AsyncExitStack() as open_clients:
+            for client in clients.values():
+                await open_clients.enter_async_context(client)
+            readers = self._readers(clients)
             sender = Sender(
-                client,
+                clients,
                 self.journal,
                 scope=self.scope,
                 lane_for=self.router.lane_for,
@@ -190,7 +207,7 @@ class _Run:
                 began = loop.time()
                 try:
                     asking = asyncio.ensure_future(self._consult(requests, readers, False))
-                    consulted = await self._asked(asking, sender, report, client)
+                    consulted = await self._asked(asking, sender, report)
                     if consulted is None:
                         report.outcomes = [Outcome(Status.NOT_SENT, error=NOT_SENT_STOPPED)] * len(
                             requests
@@ -211,7 +228,6 @@ class _Run:
         asking: asyncio.Future[list[Consulted]],
         sender: Sender,
         report: SendReport,
-        client: httpx.AsyncClient,
     ) -> list[Consulted] | None:
         """What Flxpoint said before sending; None when a Stop or a failed lookup ended it."""
         try:
@@ -221,7 +237,7 @@ class _Run:
                 raise  # not our Stop: someone cancelled the run itself
             return None
         except UploaderError as exc:
-            report.fatal, report.fatal_code = self._lookup_problem(exc, client)
+            report.fatal, report.fatal_code = self._lookup_problem(exc)
             return None
 
     @staticmethod
@@ -237,17 +253,19 @@ class _Run:
         return report
 
     async def check(
-        self, client: httpx.AsyncClient, requests: Sequence[ShipmentRequest]
+        self, clients: dict[str, httpx.AsyncClient], requests: Sequence[ShipmentRequest]
     ) -> SendReport:
         """A dry run that asks Flxpoint: every request checked, nothing posted."""
         report = SendReport()
-        async with client:
-            readers = self._readers(client)
+        async with contextlib.AsyncExitStack() as open_clients:
+            for client in clients.values():
+                await open_clients.enter_async_context(client)
+            readers = self._readers(clients)
             began = asyncio.get_running_loop().time()
             try:
                 consulted = await self._consult(requests, readers, True)
             except UploaderError as exc:
-                report.fatal, report.fatal_code = self._lookup_problem(exc, client)
+                report.fatal, report.fatal_code = self._lookup_problem(exc)
                 report.outcomes = [Outcome(Status.NOT_SENT, error=NOT_SENT_STOPPED)] * len(requests)
                 report.notes = (f"stopped: {report.fatal}",)
             else:
@@ -259,11 +277,11 @@ class _Run:
         report.rate_limited = sum(r.rate_limited for r in readers.values())
         return report
 
-    def _readers(self, client: httpx.AsyncClient) -> dict[str, FlxpointReader]:
-        """One reader per token, pacing its GETs with the token's own Pacer."""
+    def _readers(self, clients: dict[str, httpx.AsyncClient]) -> dict[str, FlxpointReader]:
+        """One reader per token, on the token's client, pacing GETs with the token's Pacer."""
         return {
             lane.fingerprint: FlxpointReader(
-                client, lane.token, lane.pacer, page_size=READ_PAGE_SIZE
+                clients[lane.fingerprint], lane.token, lane.pacer, page_size=READ_PAGE_SIZE
             )
             for lane in self.router.lanes
         }
@@ -323,10 +341,9 @@ class _Run:
             outcomes.append(outcome)
         return outcomes
 
-    @staticmethod
-    def _lookup_problem(exc: UploaderError, client: httpx.AsyncClient) -> tuple[str, int]:
+    def _lookup_problem(self, exc: UploaderError) -> tuple[str, int]:
         """The one line and exit code of a lookup that stopped the run."""
-        problem = certificate_problem(exc) or proxy_problem(exc, str(client.base_url))
+        problem = certificate_problem(exc) or proxy_problem(exc, self.base_url)
         if problem is not None:
             return problem, EXIT_BAD_INPUT
         return str(exc), exc.exit_code
@@ -337,16 +354,28 @@ class _Run:
         self.observer.attempt(attempt)
 
 
-def _client(config: Config, base_url: str, max_connections: int) -> httpx.AsyncClient:
-    """The HTTP client: verified TLS (plus --ca-bundle), the proxy if any, explicit timeouts,
-    no redirects, a connection per request in flight. A bad CA file is a ConfigError here."""
-    return make_client(
-        base_url,
-        ca_bundle=config.ca_bundle,
-        max_connections=max_connections,
-        timeout=httpx.Timeout(REPLY_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
-        headers={"User-Agent": USER_AGENT},
-    )
+def _clients(
+    config: Config, base_url: str, lanes: Sequence[Lane], per_lane: int
+) -> dict[str, httpx.AsyncClient]:
+    """One HTTP client per token: verified TLS (plus --ca-bundle), the proxy if any, explicit
+    timeouts, no redirects, a connection per request in flight. A bad CA file is a ConfigError.
+
+    Each token gets its own connection pool: httpcore walks every connection of a pool for
+    each request, so 50 tokens sharing one pool of 400 spent most of their CPU there
+    (profiled in the 50-token benchmark). The TLS context is built once and shared.
+    """
+    context = tls_context(config.ca_bundle) if httpx.URL(base_url).scheme == "https" else None
+    return {
+        lane.fingerprint: make_client(
+            base_url,
+            ca_bundle=config.ca_bundle,
+            max_connections=per_lane,
+            timeout=httpx.Timeout(REPLY_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
+            headers={"User-Agent": USER_AGENT},
+            context=context,
+        )
+        for lane in lanes
+    }
 
 
 @contextlib.contextmanager
@@ -390,10 +419,17 @@ class Router:
     """Which token sends a request: the source's own token (--tokens), else the default one."""
 
     def __init__(self, default: str | None, by_source: dict[int, str], rate: float) -> None:
-        self._default = Lane(default, token_fingerprint(default), Pacer(rate)) if default else None
+        tokens = len(by_source) + (1 if default else 0)
+        margin = min(MARGIN_PER_TOKEN_S * max(tokens - 1, 0), MAX_SHARED_MARGIN_S)
+        self._default = (
+            Lane(default, token_fingerprint(default), Pacer(rate, margin)) if default else None
+        )
         self._by_source = {
             source: Lane(
-                token, token_fingerprint(token), Pacer(rate), f"source {source} (--tokens)"
+                token,
+                token_fingerprint(token),
+                Pacer(rate, margin),
+                f"source {source} (--tokens)",
             )
             for source, token in by_source.items()
         }

@@ -95,6 +95,10 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     # server_close() must not wait for threads blocked on idle client connections.
     block_on_close = False
+    # socketserver's default backlog is 5: fifty tokens opening their connections at once
+    # overflowed it, and the dropped SYNs were retried by the kernel 1-3 s later (measured:
+    # the first requests of 50 tokens spread over 3 s). A real API's backlog is large.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], app: _App) -> None:
         if ":" in address[0]:
