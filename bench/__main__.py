@@ -1,4 +1,4 @@
-"""`python -m bench [--only send,load,report,tokens] [--quick] [--profile] [--output FILE]`.
+"""`python -m bench [--only dryrun,send,scale,wholepo] [--quick] [--profile] [--output FILE]`.
 
 Runs the selected benchmarks one after another (never two at once: they would measure each
 other), prints progress on stderr, and writes the results as Markdown. A full run of every
@@ -16,13 +16,21 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import load, machine, markdown, send, tokens, workbook
+from bench import datagen, dryrun, machine, markdown, scale, send, wholepo
 from bench.common import OUT_DIR, REPO, Metric, Section, Sizes, log
 from bench.sandbox_proc import SandboxProcess
 
-BENCHMARKS = ("send", "load", "report", "tokens")
+BENCHMARKS = ("dryrun", "send", "scale", "wholepo")
 """In the order BENCHMARKS.md lists them."""
-TITLES = {"send": send.TITLE, "load": load.TITLE, "report": workbook.TITLE, "tokens": tokens.TITLE}
+AGAINST_SANDBOX = ("send", "scale", "wholepo")
+TITLES = {
+    "dryrun": dryrun.TITLE,
+    "send": send.TITLE,
+    "scale": scale.TITLE,
+    "wholepo": wholepo.TITLE,
+}
+SEED_PATH = OUT_DIR / "sandbox-seed.json"
+"""The generated sandbox world: many sources with their tokens, whole POs with items."""
 FULL_OUTPUT = REPO / "BENCHMARKS.md"
 QUICK_OUTPUT = OUT_DIR / "BENCHMARKS-quick.md"
 PARTIAL_OUTPUT = OUT_DIR / "BENCHMARKS-partial.md"
@@ -41,11 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     def attempt(key: str, action: Callable[[], Section]) -> None:
         sections[key] = _guarded(key, action)
 
-    if "load" in selected:
-        attempt("load", lambda: load.run(sizes, profile=args.profile))
-    if "report" in selected:
-        attempt("report", lambda: workbook.run(sizes, profile=args.profile))
-    if "send" in selected or "tokens" in selected:
+    if "dryrun" in selected:
+        attempt("dryrun", lambda: dryrun.run(sizes, profile=args.profile))
+    if any(key in selected for key in AGAINST_SANDBOX):
         _run_against_sandbox(selected, sizes, attempt)
 
     ordered = [sections[key] for key in BENCHMARKS if key in sections]
@@ -63,12 +69,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run_against_sandbox(
     selected: list[str], sizes: Sizes, attempt: Callable[[str, Callable[[], Section]], None]
 ) -> None:
-    """Send and several-tokens share one sandbox process, reset between runs."""
-    if "tokens" in selected and "send" not in selected and not tokens.available():
-        attempt("tokens", lambda: tokens.run(sizes, None, None))
-        return
+    """The sending benchmarks share one sandbox process (generated seed), reset between runs."""
+    seed = datagen.write_seed(SEED_PATH, sizes.scale_sources, sizes.whole_pos)
     single_rate: list[float] = []
-    with SandboxProcess() as server:
+    with SandboxProcess(seed) as server:
         log(f"sandbox listening on {server.url}")
         if "send" in selected:
 
@@ -78,8 +82,10 @@ def _run_against_sandbox(
                 return result.section
 
             attempt("send", send_section)
-        if "tokens" in selected:
-            attempt("tokens", lambda: tokens.run(sizes, server, next(iter(single_rate), None)))
+        if "scale" in selected:
+            attempt("scale", lambda: scale.run(sizes, server, next(iter(single_rate), None)))
+        if "wholepo" in selected:
+            attempt("wholepo", lambda: wholepo.run(sizes, server))
 
 
 def _guarded(key: str, action: Callable[[], Section]) -> Section:
@@ -97,6 +103,7 @@ def _guarded(key: str, action: Callable[[], Section]) -> Section:
         section = Section(key, TITLES[key], available=False)
         section.add(Metric("error", f"{type(exc).__name__}: {exc}"))
         section.notes.append("The benchmark itself failed; see the traceback on stderr.")
+    section.reproduce = f".venv/bin/python -m bench --only {key}"
     load_after = os.getloadavg()[0]
     commit_after = machine.commit()
     section.notes.append(
@@ -142,12 +149,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="Small sizes (20 shipments, 10k rows): check the suite works in about a minute.",
+        help="Small sizes (20 shipments, 20k rows): check the suite works in a few minutes.",
     )
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="Also cProfile one extra run of load and report; print the hot spots.",
+        help="Also cProfile one extra dry run of the large CSV; print the hot spots.",
     )
     parser.add_argument(
         "--output",

@@ -1,19 +1,14 @@
-"""What every benchmark shares: paths, sizes, progress lines, timing and the result records."""
+"""What every benchmark shares: paths, sizes, progress lines and the result records."""
 
 from __future__ import annotations
 
-import os
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "bench" / "out"
-WITHOUT_PANDAS = REPO / "bench" / "without_pandas"
-"""A `pandas` that refuses to import: put first on PYTHONPATH for runs of our own tool."""
 """Generated inputs and run artefacts (git-ignored)."""
 INPUTS_DIR = OUT_DIR / "inputs"
 REPEATS = 3
@@ -22,7 +17,7 @@ API_LIMIT_PER_S = 2.0
 """Create Shipment requests per second per token that the API (and the sandbox) allows."""
 ACCOUNT_TOKEN = "sandbox-account-token"  # noqa: S105 -- the sandbox seed's, never real
 ACCOUNT_SOURCE_ID = 101
-"""Source the account-token rows name (any PO is accepted with --auto-create-pos)."""
+"""Source the account-token rows name; the generated seed's first source."""
 BYTES_PER_MB = 1_000_000
 BYTES_PER_KIB = 1024
 
@@ -31,36 +26,47 @@ _STARTED = time.monotonic()
 
 @dataclass(frozen=True)
 class Sizes:
-    """How big each benchmark's input is; `--quick` shrinks them for a one-minute smoke run."""
+    """How big each benchmark's input is; `--quick` shrinks them for a short smoke run."""
 
+    daily_rows: int
+    """Rows of the daily export (.csv and .xlsx) of the dry-run benchmark."""
+    large_rows: int
+    """Rows of the large export (.csv and .xlsx)."""
+    huge_rows: int
+    """Rows of the huge export (.csv only)."""
     shipments: int
     """Shipments (one row each) of the send benchmark."""
-    shipments_per_token: int
-    """Shipments per source token of the several-tokens benchmark."""
-    xlsx_rows: int
-    csv_rows: int
-    report_rows: int
+    scale_sources: int
+    """Source tokens driven at once by the scale benchmark."""
+    scale_per_source: int
+    """Shipments per source of the scale benchmark."""
+    whole_pos: int
+    """Whole-PO rows (no items) of the look-up budget benchmark."""
 
     @classmethod
     def full(cls) -> Sizes:
         """The sizes the targets are stated for."""
         return cls(
+            daily_rows=5_000,
+            large_rows=100_000,
+            huge_rows=1_000_000,
             shipments=300,
-            shipments_per_token=100,
-            xlsx_rows=100_000,
-            csv_rows=1_000_000,
-            report_rows=100_000,
+            scale_sources=50,
+            scale_per_source=20,
+            whole_pos=300,
         )
 
     @classmethod
     def quick(cls) -> Sizes:
         """A smoke run: checks the suite works, its numbers are not the benchmark's."""
         return cls(
+            daily_rows=500,
+            large_rows=5_000,
+            huge_rows=20_000,
             shipments=20,
-            shipments_per_token=20,
-            xlsx_rows=10_000,
-            csv_rows=10_000,
-            report_rows=10_000,
+            scale_sources=5,
+            scale_per_source=4,
+            whole_pos=20,
         )
 
 
@@ -92,6 +98,8 @@ class Section:
     notes: list[str] = field(default_factory=list)
     available: bool = True
     """False when the feature measured does not exist (yet); the notes say why."""
+    reproduce: str = ""
+    """The command that runs this benchmark alone."""
 
     def add(self, metric: Metric) -> None:
         """Append a line to the table and echo it as progress."""
@@ -111,26 +119,6 @@ def log(message: str) -> None:
     print(f"[bench {time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def median_seconds(timings: list[float]) -> float:
-    """The median of repeated timings (robust to one slow outlier)."""
-    return statistics.median(timings)
-
-
-@dataclass(frozen=True)
-class Timing:
-    """How long one call took: wall seconds and CPU seconds of this process."""
-
-    seconds: float
-    cpu_seconds: float
-
-
-def timed(action: Callable[[], object]) -> Timing:
-    """Time `action()` by the high-resolution wall clock and by this process's CPU clock."""
-    began, began_cpu = time.perf_counter(), time.process_time()
-    action()
-    return Timing(time.perf_counter() - began, time.process_time() - began_cpu)
-
-
 def cli_command() -> list[str]:
     """How to start batch-uploader from this interpreter's environment."""
     script = Path(sys.executable).with_name("batch-uploader")
@@ -144,18 +132,8 @@ def fmt_s(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def fmt_ratio(ratio: float) -> str:
-    """A ratio as the tables show it (e.g. 1.23 times)."""
-    return f"{ratio:.2f}×"
-
-
-def as_installed(environment: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for running batch-uploader as a user's install has it: no pandas.
-
-    The benchmark's virtualenv holds pandas for the baselines; pyarrow would import it on its
-    first conversion and charge our runs for an import users never make.
-    """
-    env = dict(os.environ if environment is None else environment)
-    paths = [str(WITHOUT_PANDAS), *filter(None, [env.get("PYTHONPATH")])]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    return env
+def shown(command: list[str]) -> str:
+    """A command line as BENCHMARKS.md shows it: `batch-uploader`, paths relative to the repo."""
+    parts = ["batch-uploader" if part == str(cli_command()[0]) else part for part in command]
+    root = f"{REPO}/"
+    return " ".join(part.replace(root, "") for part in parts)

@@ -15,7 +15,7 @@ from bench.common import REPO
 CPUINFO = Path("/proc/cpuinfo")
 MEMINFO = Path("/proc/meminfo")
 KIB_PER_GIB = 1024 * 1024
-LIBRARIES = ("batch-uploader", "httpx", "python-calamine", "xlsxwriter", "pandas", "openpyxl")
+LIBRARIES = ("batch-uploader", "httpx", "httpcore", "python-calamine", "xlsxwriter")
 GIT_TIMEOUT_S = 10.0
 PACKAGE = REPO / "batch_uploader"
 SOURCE_HASH_HEX_CHARS = 12

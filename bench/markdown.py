@@ -17,6 +17,10 @@ def render(
         "Written by `python -m bench` (`make bench`); do not edit by hand. Benchmarks report, "
         "they never fail a build.",
         "",
+        "Timings come from a small shared machine (the cores below, often busy with other "
+        "work): wall times are noisy by a few per cent or more. Each section gives the load "
+        "average before and after it, and CPU seconds next to wall seconds where they differ.",
+        "",
     ]
     if quick:
         lines += [
@@ -37,20 +41,27 @@ def _overview(sections: Sequence[Section]) -> list[str]:
     targeted = [(s, m) for s in sections for m in s.metrics if m.passed is not None]
     if not targeted:
         return []
-    missed = [(s, m) for s, m in targeted if m.passed is False]
+    missed = [m for _, m in targeted if m.passed is False]
     lines = ["## Summary", ""]
     lines.append(f"{len(targeted) - len(missed)} of {len(targeted)} targets met.")
-    if missed:
-        lines.append("")
-        lines += [
-            f"- missed: {s.title} — {m.name}: {m.value} (target {m.target})" for s, m in missed
-        ]
+    lines += [
+        "",
+        "| Benchmark | Measure | Target | Measured | Result | Reproduce |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {_cell(s.title)} | {_cell(m.name)} | {_cell(m.target)} | {_cell(m.value)} | "
+        f"{m.verdict} | `{_cell(s.reproduce)}` |"
+        for s, m in targeted
+    ]
     lines.append("")
     return lines
 
 
 def _section(section: Section) -> list[str]:
     lines = [f"## {section.title}", ""]
+    if section.reproduce:
+        lines += [f"Reproduce: `{section.reproduce}`", ""]
     if not section.available:
         lines += ["**Not available** in this build.", ""]
     lines += ["| Measure | Value | Target | Result |", "|---|---|---|---|"]

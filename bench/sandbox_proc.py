@@ -8,6 +8,7 @@ full pipe can never stall it.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import signal
 import statistics
@@ -25,12 +26,17 @@ from bench.common import OUT_DIR, cli_command
 LATENCY = "0.3-1.2"
 """Reply delay of every accepted request, uniformly random, in seconds."""
 LATENCY_RANGE_S = (0.3, 1.2)
+SANDBOX_URL_SHOWN = "http://127.0.0.1:PORT"
+"""The sandbox's address as BENCHMARKS.md shows commands (the port is picked at start)."""
 RANDOM_SEED = 1
 """Makes the sandbox's latency sequence repeatable from run to run."""
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 POLL_S = 0.05
 ADMIN_TIMEOUT_S = 30.0
+UTIME_FIELD = 11
+STIME_FIELD = 12
+"""Of /proc/PID/stat, counted from the state field (proc(5): fields 14 and 15)."""
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
 
@@ -69,9 +75,13 @@ class Pace:
 
 
 class SandboxProcess:
-    """`batch-uploader sandbox` on a free loopback port, strict spacing, auto-created POs."""
+    """`batch-uploader sandbox` on a free loopback port, strict spacing, auto-created POs.
 
-    def __init__(self, log_path: Path = OUT_DIR / "sandbox.log") -> None:
+    `seed` is the world it starts from (the generated bench seed: many sources, whole POs).
+    """
+
+    def __init__(self, seed: Path, log_path: Path = OUT_DIR / "sandbox.log") -> None:
+        self.seed = seed
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -90,6 +100,8 @@ class SandboxProcess:
             "--auto-create-pos",
             "--random-seed",
             str(RANDOM_SEED),
+            "--seed",
+            str(self.seed),
         ]
         with self._log_path.open("wb") as log_file:
             self._process = subprocess.Popen(
@@ -129,6 +141,17 @@ class SandboxProcess:
             time.sleep(POLL_S)
         msg = f"the sandbox did not say where it listens within {START_TIMEOUT_S:g} s"
         raise RuntimeError(msg)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the sandbox process has used so far (Linux /proc)."""
+        if self._process is None:
+            return 0.0
+        try:
+            text = Path(f"/proc/{self._process.pid}/stat").read_text(encoding="ascii")
+        except OSError:
+            return 0.0
+        fields = text.rsplit(")", 1)[1].split()  # after "pid (name)": state is field 0
+        return (int(fields[UTIME_FIELD]) + int(fields[STIME_FIELD])) / os.sysconf("SC_CLK_TCK")
 
     def reset(self) -> None:
         """Forget shipments, counters and the rate limiter's history."""

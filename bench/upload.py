@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import as_installed, cli_command
+from bench import child
+from bench.common import cli_command
 
 SECONDS_PER_REQUEST_BUDGET = 5.0
 """Generous upper bound per request before a hung upload is killed."""
@@ -21,25 +20,21 @@ _CLEARED_ENV = ("FLXPOINT_BASE_URL", "BATCH_UPLOADER_JOURNAL")
 
 @dataclass(frozen=True)
 class UploadRun:
-    """One CLI upload: its wall time, exit code, JSON summary and stderr."""
+    """One CLI upload: its wall time, exit code, JSON summary, stderr and CPU use."""
 
     wall_s: float
     exit_code: int
     summary: dict[str, Any]
     stderr: str
+    cpu_s: float
+    peak_rss_mb: float
 
 
-def upload(
-    csv_path: Path,
-    base_url: str,
-    work_dir: Path,
-    *,
-    env: dict[str, str],
-    requests: int,
-    extra: tuple[str, ...] = (),
-) -> UploadRun:
-    """Upload `csv_path` with a fresh journal and report dir under `work_dir`."""
-    command = [
+def upload_command(
+    csv_path: Path, base_url: str, work_dir: Path, extra: tuple[str, ...] = ()
+) -> list[str]:
+    """The command line: a fresh journal and report dir under `work_dir`."""
+    return [
         *cli_command(),
         "upload",
         str(csv_path),
@@ -53,17 +48,24 @@ def upload(
         "--quiet",
         *extra,
     ]
+
+
+def upload(
+    csv_path: Path,
+    base_url: str,
+    work_dir: Path,
+    *,
+    env: dict[str, str],
+    requests: int,
+    extra: tuple[str, ...] = (),
+) -> UploadRun:
+    """Upload `csv_path` with a fresh journal and report dir under `work_dir`."""
     environment = {k: v for k, v in os.environ.items() if k not in _CLEARED_ENV} | env
-    began = time.perf_counter()
-    done = subprocess.run(
-        command,
-        env=as_installed(environment),
-        capture_output=True,
-        text=True,
-        timeout=FIXED_BUDGET_S + SECONDS_PER_REQUEST_BUDGET * requests,
-        check=False,
+    done = child.run(
+        upload_command(csv_path, base_url, work_dir, extra),
+        env=environment,
+        timeout_s=FIXED_BUDGET_S + SECONDS_PER_REQUEST_BUDGET * requests,
     )
-    wall_s = time.perf_counter() - began
     summary: dict[str, Any] = {}
     lines = done.stdout.strip().splitlines()
     if lines:
@@ -71,4 +73,6 @@ def upload(
             summary = json.loads(lines[-1])
         except json.JSONDecodeError:
             summary = {}
-    return UploadRun(wall_s, done.returncode, summary, done.stderr.strip())
+    return UploadRun(
+        done.wall_s, done.exit_code, summary, done.stderr.strip(), done.cpu_s, done.peak_rss_mb
+    )
