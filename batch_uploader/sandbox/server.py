@@ -268,23 +268,30 @@ class _Handler(BaseHTTPRequestHandler):
             state.end_read(status)
 
     def _answer_read(self, view: Callable[[Principal], Any]) -> int:
-        app = self.server.app
         try:
             self._read_body()
             principal = self._authenticate()
-            wait_s = app.state.admit(principal, self.arrived_at)
-            if wait_s is not None:
-                return self._too_many_requests(wait_s)
-            delay_s = app.faults.latency()
-            if delay_s > 0:
-                time.sleep(delay_s)
-            if app.faults.fail_before():
-                app.state.record_server_error()
-                return self._send_json(500, {"status": 500, "message": INTERNAL_ERROR_MESSAGE})
+            refused = self._before_answering(principal)
+            if refused is not None:
+                return refused
             payload = view(principal)
         except ApiError as error:
             return self._send_json(error.status, error.body())
         return self._send_json(200, payload)
+
+    def _before_answering(self, principal: Principal) -> int | None:
+        """The rate limit, then the injected latency and failure: the status sent, or None."""
+        app = self.server.app
+        wait_s = app.state.admit(principal, self.arrived_at)
+        if wait_s is not None:
+            return self._too_many_requests(wait_s)
+        delay_s = app.faults.latency()
+        if delay_s > 0:
+            time.sleep(delay_s)
+        if app.faults.fail_before():
+            app.state.record_server_error()
+            return self._send_json(500, {"status": 500, "message": INTERNAL_ERROR_MESSAGE})
+        return None
 
     # --- POST /shipments ----------------------------------------------------------
 
@@ -310,15 +317,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             principal = self._authenticate()
-            wait_s = app.state.admit(principal, self.arrived_at)
-            if wait_s is not None:
-                return self._too_many_requests(wait_s)
-            delay_s = app.faults.latency()
-            if delay_s > 0:
-                time.sleep(delay_s)
-            if app.faults.fail_before():
-                app.state.record_server_error()
-                return self._send_json(500, {"status": 500, "message": INTERNAL_ERROR_MESSAGE})
+            refused = self._before_answering(principal)
+            if refused is not None:
+                return refused
             request = parse_create_request(self.headers.get("Content-Type"), body)
             shipment = app.state.create(principal, request)
         except ApiError as error:
