@@ -1,4 +1,5 @@
-"""Tokens as lanes: each token's secret, fingerprint and pacer, and its queue of requests.
+"""Tokens as lanes: each token's secret, fingerprint and pacer, its queue of requests, and
+the router that picks the lane of a request (its source's own token, else the default).
 
 Every lane has its own queue and workers, so many tokens send at the same time; within a
 lane, requests are handed out in file order, never two for the same PO at once.
@@ -10,8 +11,15 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from batch_uploader.journal import token_fingerprint
 from batch_uploader.models import ShipmentRequest
 from batch_uploader.pacing import Pacer
+
+MARGIN_PER_TOKEN_S = 0.0001
+MAX_SHARED_MARGIN_S = 0.005
+"""Each token beyond the first adds this to every token's spacing margin, up to the max: a
+server taking fifty tokens' requests at once stamps their arrival with more jitter (one 429
+in 1,000 requests with 50 tokens, each costing its token a second's Retry-After)."""
 
 
 @dataclass(frozen=True)
@@ -56,3 +64,33 @@ class LaneQueue:
         """Let waiting workers see that the run is stopping."""
         async with self._ready:
             self._ready.notify_all()
+
+
+class Router:
+    """Which token sends a request: the source's own token (--tokens), else the default one."""
+
+    def __init__(self, default: str | None, by_source: dict[int, str], rate: float) -> None:
+        tokens = len(by_source) + (1 if default else 0)
+        margin = min(MARGIN_PER_TOKEN_S * max(tokens - 1, 0), MAX_SHARED_MARGIN_S)
+        self._default = (
+            Lane(default, token_fingerprint(default), Pacer(rate, margin)) if default else None
+        )
+        self._by_source = {
+            source: Lane(
+                token,
+                token_fingerprint(token),
+                Pacer(rate, margin),
+                f"source {source} (--tokens)",
+            )
+            for source, token in by_source.items()
+        }
+        self.lanes = [*self._by_source.values(), *([self._default] if self._default else [])]
+        self.default_fingerprint = self._default.fingerprint if self._default else None
+        self.source_fingerprints = {str(s): lane.fingerprint for s, lane in self._by_source.items()}
+
+    def lane_for(self, request: ShipmentRequest) -> Lane:
+        lane = self._by_source.get(request.po.source_id or 0, self._default)
+        if lane is None:
+            msg = f"no token for {request.label}"
+            raise AssertionError(msg)  # prevented by pipeline's token check
+        return lane

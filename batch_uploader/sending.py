@@ -40,11 +40,10 @@ from batch_uploader.httpclient import (
     proxy_problem,
     tls_context,
 )
-from batch_uploader.journal import Entry, Journal, State, request_key, token_fingerprint
-from batch_uploader.lanes import Lane
+from batch_uploader.journal import Entry, Journal, State, request_key
+from batch_uploader.lanes import Lane, Router
 from batch_uploader.lookups import FlxpointReader
 from batch_uploader.models import Outcome, ShipmentRequest, Status
-from batch_uploader.pacing import Pacer
 from batch_uploader.run_hooks import Observer, RunControl
 from batch_uploader.runlock import hold_run_lock
 from batch_uploader.sender import (
@@ -62,11 +61,6 @@ USER_AGENT = "batch-uploader/0.1 (+https://github.com/batch-uploader)"
 # saw it, and this process has no measured lateness yet: its first request keeps this much
 # more than the spacing from that one (measured: 0.502 s on loopback met a 429 under load).
 CROSS_RUN_MARGIN_S = 0.05
-MARGIN_PER_TOKEN_S = 0.0001
-MAX_SHARED_MARGIN_S = 0.005
-"""Each token beyond the first adds this to every token's spacing margin, up to the max: a
-server taking fifty tokens' requests at once stamps their arrival with more jitter (one 429
-in 1,000 requests with 50 tokens, each costing its token a second's Retry-After)."""
 INTERRUPTED_NOTE = "interrupted: rows not sent are marked 'not sent'; run again to finish"
 
 
@@ -413,36 +407,6 @@ def journal_settings(config: Config, scope: str, router: Router) -> dict[str, An
         "source_fingerprints": router.source_fingerprints,
         "report_dir": str(config.report_dir.resolve()),
     }
-
-
-class Router:
-    """Which token sends a request: the source's own token (--tokens), else the default one."""
-
-    def __init__(self, default: str | None, by_source: dict[int, str], rate: float) -> None:
-        tokens = len(by_source) + (1 if default else 0)
-        margin = min(MARGIN_PER_TOKEN_S * max(tokens - 1, 0), MAX_SHARED_MARGIN_S)
-        self._default = (
-            Lane(default, token_fingerprint(default), Pacer(rate, margin)) if default else None
-        )
-        self._by_source = {
-            source: Lane(
-                token,
-                token_fingerprint(token),
-                Pacer(rate, margin),
-                f"source {source} (--tokens)",
-            )
-            for source, token in by_source.items()
-        }
-        self.lanes = [*self._by_source.values(), *([self._default] if self._default else [])]
-        self.default_fingerprint = self._default.fingerprint if self._default else None
-        self.source_fingerprints = {str(s): lane.fingerprint for s, lane in self._by_source.items()}
-
-    def lane_for(self, request: ShipmentRequest) -> Lane:
-        lane = self._by_source.get(request.po.source_id or 0, self._default)
-        if lane is None:
-            msg = f"no token for {request.label}"
-            raise AssertionError(msg)  # prevented by pipeline's token check
-        return lane
 
 
 def _log_attempt(log: TextIO, attempt: Attempt) -> None:

@@ -152,7 +152,7 @@ def test_a_request_on_a_connection_just_opened_holds_the_next_turn_longer() -> N
 
 def test_many_tokens_widen_every_tokens_margin() -> None:
     """Fifty tokens at once: each keeps a few ms further from the limit than a lone token."""
-    from batch_uploader.sending import MAX_SHARED_MARGIN_S, Router
+    from batch_uploader.lanes import MAX_SHARED_MARGIN_S, Router
 
     alone = Router("t0ken", {}, RATE).lanes[0].pacer.spacing_s
     many = Router(None, {source: f"token-{source}" for source in range(101, 151)}, RATE)
