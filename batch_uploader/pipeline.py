@@ -215,13 +215,14 @@ class _Checked:
                 not_data[kind] += 1
                 continue
             ref = RowRef(validator.file_index, row.row_number)
-            if many_files:
-                key = tuple(sorted(validator.values(row.cells).items()))
+            values = validator.values(row.cells) if many_files else None
+            if values is not None:
+                key = tuple(sorted(values.items()))
                 if (first := self.earlier.get(key)) is not None:
                     self.decided[ref] = RowResult(Status.SKIPPED, error=f"same row as {first}")
                     continue
                 here.setdefault(key, f"{labels[validator.file_index]} row {row.row_number}")
-            verdict = validator(row.row_number, row.cells)
+            verdict = validator(row.row_number, row.cells, values)
             if isinstance(verdict, RowProblem):
                 self.problems.append(verdict)
                 continue

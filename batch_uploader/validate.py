@@ -106,10 +106,12 @@ class RowValidator:
                     break
         return values
 
-    def __call__(self, row_number: int, cells: tuple[str, ...]) -> ShipmentLine | RowProblem:
-        """Check one row."""
+    def __call__(
+        self, row_number: int, cells: tuple[str, ...], values: Values | None = None
+    ) -> ShipmentLine | RowProblem:
+        """Check one row (`values`: its `self.values(cells)`, when the caller has them)."""
         ref = RowRef(self.file_index, row_number)
-        values = self.values(cells)
+        values = self.values(cells) if values is None else values
         if values.get("void", "").casefold() in VOID_VALUES:
             return RowProblem(ref, "voided label: this package was voided, so it is not sent")
         problems: list[str] = []

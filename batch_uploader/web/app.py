@@ -44,7 +44,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from batch_uploader import profiles
-from batch_uploader.config import check_token
+from batch_uploader.config import Config, check_token
 from batch_uploader.errors import ConfigError, UploaderError
 from batch_uploader.report import STATUS_COLOURS
 from batch_uploader.web.guard import Guard
@@ -202,19 +202,23 @@ class _Page:
         if upload is None or upload.gone:
             return {"error": "Choose the files again: these were sent and removed."}
         try:
-            config = make_config(
-                self.settings,
-                self._token(session),
-                tuple(upload.files),
-                dry_run=True,
-                offline=True,
-                column_overrides=tuple(upload.overrides.items()),
-            )
+            config = self._reading_config(session, upload)
         except ConfigError as exc:
             return {"error": str(exc)}
         if upload.preview is None:
             upload.preview = await run_in_threadpool(build_preview, config)
         return upload.preview
+
+    def _reading_config(self, session: Session, upload: Upload) -> Config:
+        """The files as the page shows them: read with the chosen columns, nothing asked."""
+        return make_config(
+            self.settings,
+            self._token(session),
+            tuple(upload.files),
+            dry_run=True,
+            offline=True,
+            column_overrides=tuple(upload.overrides.items()),
+        )
 
     async def upload(self, request: Request) -> Response:
         session = self._session(request)
@@ -261,14 +265,7 @@ class _Page:
         if not isinstance(name, str) or not name.strip():
             return _error(400, "Give the profile a name.")
         try:
-            config = make_config(
-                self.settings,
-                self._token(session),
-                tuple(upload.files),
-                dry_run=True,
-                offline=True,
-                column_overrides=tuple(upload.overrides.items()),
-            )
+            config = self._reading_config(session, upload)
             path = await run_in_threadpool(save_profile, config, name.strip())
         except UploaderError as exc:
             return _error(400, str(exc))
