@@ -13,7 +13,13 @@ import httpx
 import pytest
 import trustme
 
-from batch_uploader.sandbox import Sandbox, SandboxOptions, SeedError, token_fingerprint
+from batch_uploader.sandbox import (
+    Sandbox,
+    SandboxOptions,
+    SandboxStats,
+    SeedError,
+    token_fingerprint,
+)
 from batch_uploader.sandbox.seed import default_seed_path
 
 ACCOUNT_TOKEN = "sandbox-account-token"
@@ -276,6 +282,17 @@ def test_shipments_created_after(client: httpx.Client) -> None:
 # --- one rate limit for reads and writes ------------------------------------------------
 
 
+def _settled(server: Sandbox, *, reads: int) -> SandboxStats:
+    """The stats once every read is counted: a handler thread counts its answer just after
+    sending it, so the client may read the stats a moment before."""
+    deadline = time.monotonic() + 2.0
+    while (stats := server.stats()).reads < reads or sum(stats.read_status_counts.values()) < reads:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    return stats
+
+
 def test_a_get_right_after_a_post_of_the_same_token_is_429() -> None:
     """GETs and POSTs share the token's 2 per second; another token is not affected."""
     with Sandbox(SandboxOptions()) as server, connect(server.url) as account:
@@ -287,7 +304,7 @@ def test_a_get_right_after_a_post_of_the_same_token_is_429() -> None:
             assert source.get("/fulfillment-requests").status_code == 200
         time.sleep(0.6)  # past the 0.5 s spacing, with room for a busy machine
         assert account.get("/shipments").status_code == 200
-        stats = server.stats()
+        stats = _settled(server, reads=3)
     assert stats.requests == 1  # POSTs only
     assert stats.reads == 3
     assert stats.rate_limited == 1
