@@ -14,10 +14,14 @@ turn late: the booking decides the exact moment.
 
 Two things would make each gap a little longer than `spacing_s`, and over 300 requests that
 adds up to a third of a second:
-- the event loop wakes a sleeper 1-3 ms late (its selector rounds timeouts up to whole
-  milliseconds), so the last `YIELD_WAKE_S` before a turn are waited by yielding to the
-  loop (`asyncio.sleep(0)`) and reading the clock again: the turn comes within ~0.1 ms and
-  nothing blocks the loop (with 50 tokens it serves 100 requests a second);
+- the event loop wakes a sleeper late, and the longer the sleep the later: on this VM a
+  0.05 s sleep wakes 1-4 ms late and a 0.4 s one 4-16 ms (the host wakes an idle virtual
+  CPU late; CI saw every gap 6-10 ms long). So a turn is waited for in three steps: one
+  long sleep that ends `COARSE_LEAD_S` before the turn, one short sleep that ends
+  `YIELD_WAKE_S` plus the short sleeps' learned lateness before it, and the rest by
+  yielding to the loop (`asyncio.sleep(0)`) and reading the clock again: the turn comes
+  within ~0.1 ms of its time, and nothing blocks the loop (with 50 tokens it serves 100
+  requests a second);
 - between a turn and the wire there is a little work (the journal's write, then the write
   itself): the pacer learns the least of it over recent requests and books the next turn
   that much earlier, while the margin itself is kept (a turn is never booked closer than
@@ -43,12 +47,20 @@ MAX_RATE_LIMITED_S = 15 * 60.0
 SAFETY_MARGIN_S = 0.003
 # How many recent requests the least turn-to-wire delay is taken from.
 LATENESS_WINDOW = 32
-# The last this-many seconds before a turn are waited by yielding to the event loop and
-# reading the clock again (the loop's timers wake 1-3 ms late); other tasks run meanwhile.
+# The last this-many seconds before a turn (after the timers' learned lateness) are waited by
+# yielding to the event loop and reading the clock again; other tasks run meanwhile.
 YIELD_WAKE_S = 0.003
+# The long sleep towards a turn ends this long before it: long sleeps wake up to ~3 % late.
+COARSE_LEAD_S = 0.030
+# How many recent short sleeps their lateness is learned from, which of them counts (a low
+# quantile: waking early costs a yield loop, waking late costs the turn), and the most it
+# may be (a stretch of very late wake-ups must not turn into long yield loops).
+TIMER_WINDOW = 16
+TIMER_QUANTILE = 0.25
+MAX_TIMER_LATENESS_S = 0.030
 # The limiter's period is this much under 1/rate: its wake-up (as late as the loop's timers)
 # must not delay a turn; the booking in `sent()` keeps every gap at or above 1/rate.
-LIMITER_LEAD_S = 0.010
+LIMITER_LEAD_S = 0.050
 # A request on a connection just opened reaches the server's rate limit late by however long
 # the server takes to accept the connection (fifty tokens starting at once: 20-30 ms, and the
 # next request of half of them was answered 429). The next request waits this much longer.
@@ -75,6 +87,7 @@ class Pacer:
         self._not_before = 0.0  # soft: a full spacing after the last departure
         self._turn = 0.0
         self._lateness: collections.deque[float] = collections.deque(maxlen=LATENESS_WINDOW)
+        self._timer_lateness: collections.deque[float] = collections.deque(maxlen=TIMER_WINDOW)
 
     async def wait_turn(self) -> None:
         """Return when the next request of this token may leave.
@@ -88,11 +101,23 @@ class Pacer:
         loop = asyncio.get_running_loop()
         await self._limiter.acquire()
         while (delay := max(self._floor, self._not_before) - loop.time()) > 0:
-            if delay > YIELD_WAKE_S:
-                await asyncio.sleep(delay - YIELD_WAKE_S)
+            early_s = YIELD_WAKE_S + self._usual_timer_lateness_s()
+            if delay > COARSE_LEAD_S + early_s:
+                await asyncio.sleep(delay - COARSE_LEAD_S)
+            elif delay > early_s:
+                wake_at = loop.time() + delay - early_s
+                await asyncio.sleep(delay - early_s)
+                self._timer_lateness.append(max(0.0, loop.time() - wake_at))
             else:
                 await asyncio.sleep(0)  # let everything else run, then look at the clock again
         self._turn = loop.time()
+
+    def _usual_timer_lateness_s(self) -> float:
+        """How late this loop's short sleeps usually wake (a low quantile of the recent ones)."""
+        if not self._timer_lateness:
+            return 0.0
+        recent = sorted(self._timer_lateness)
+        return min(recent[int(len(recent) * TIMER_QUANTILE)], MAX_TIMER_LATENESS_S)
 
     @property
     def _least_gap_s(self) -> float:
