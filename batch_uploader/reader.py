@@ -141,6 +141,33 @@ def _read_head(path: Path) -> bytes:
     return head
 
 
+class SharedValues:
+    """One string object per repeated value of a column, kept until the workbook is written.
+
+    A 100,000-row export repeats its carrier, service, dates and quantities on every row; each
+    copy costs ~56 bytes, ~40 MB at that size, and that room lets the results workbook use
+    xlsxwriter's faster in-memory mode (report.STREAM_FROM_ROWS). A column stops sharing once
+    it has SHARE_DISTINCT_MAX distinct values (tracking and order numbers never repeat).
+    """
+
+    def __init__(self) -> None:
+        self._seen: list[dict[str, str] | None] = []
+        self._calls = 0
+
+    def __call__(self, cells: list[str]) -> tuple[str, ...]:
+        seen = self._seen
+        if len(seen) < len(cells):
+            seen.extend({} for _ in range(len(cells) - len(seen)))
+        self._calls += 1
+        if self._calls % SHARE_CHECK_EVERY == 0:
+            self._seen = seen = [
+                None if values is None or len(values) > SHARE_DISTINCT_MAX else values
+                for values in seen
+            ]
+        pairs = zip(seen, cells, strict=False)  # `seen` may be wider than a short row
+        return tuple([v if d is None else d.setdefault(v, v) for d, v in pairs])
+
+
 def _refuse_fake_workbook(path: Path, head: bytes) -> None:
     looks_like_text = b"\x00" not in head[:4096]
     hint = (
@@ -153,6 +180,11 @@ def _refuse_fake_workbook(path: Path, head: bytes) -> None:
         "Excel; open it in Excel and save it as .xlsx, or export it as CSV."
     )
     raise InputError(msg)
+
+
+SHARE_DISTINCT_MAX = 1_000
+SHARE_CHECK_EVERY = 1_000
+"""How often (in rows) columns with too many distinct values stop being shared."""
 
 
 def _assemble(
@@ -176,6 +208,7 @@ def _assemble(
     width = _used_width(header_cells)
     rows: list[SourceRow] = []
     widened = False
+    shared = SharedValues()
     for row_number, cells in itertools.chain(top[index + 1 :], records):
         count = len(cells)
         if count > width:
@@ -188,7 +221,7 @@ def _assemble(
             cells = cells + [""] * (width - count)
         if sum(map(len, cells)) > EXCEL_CELL_CHARS:  # cheap test first: this runs per row
             _refuse_long_cell(label, row_number, cells, header_cells)
-        rows.append(SourceRow(row_number, tuple(cells)))
+        rows.append(SourceRow(row_number, shared(cells)))
         if progress is not None and len(rows) % PROGRESS_EVERY_ROWS == 0:
             progress(label, len(rows))
     if not rows:

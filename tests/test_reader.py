@@ -773,3 +773,27 @@ def test_xlsx_round_trip(tmp_path: Path, data: list[list[str]], top: int, left: 
     table = read_table(path)
     assert table.header_row == top + 1
     assert rows_of(table) == expected
+
+
+def test_a_repeated_value_is_kept_once_and_unique_columns_stay_as_read(tmp_path: Path) -> None:
+    """A big export repeats its carrier on every row: the rows share one string for it.
+
+    That is the room a 100,000-row dry run needs for the faster in-memory workbook; the
+    values themselves, repeated or not, are exactly what the file holds.
+    """
+    from batch_uploader.reader import SHARE_DISTINCT_MAX
+
+    count = SHARE_DISTINCT_MAX * 3
+    path = tmp_path / "big.csv"
+    lines = ["PO Number,Tracking Number,Carrier"]
+    lines += [f"PO-{n},1Z{n:016d},{'UPS' if n % 2 else 'FedEx'}" for n in range(count)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    rows = read_table(path).rows
+
+    assert [row.cells for row in rows[:2]] == [
+        ("PO-0", "1Z0000000000000000", "FedEx"),
+        ("PO-1", "1Z0000000000000001", "UPS"),
+    ]
+    assert {id(row.cells[2]) for row in rows} == {id(rows[0].cells[2]), id(rows[1].cells[2])}
+    assert len({row.cells[1] for row in rows}) == count  # every tracking number, as read
