@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -257,10 +258,8 @@ def run(
             for r in requests
         ]
     else:  # send, or (a dry run with a token) ask Flxpoint whether each would pass
-        if not config.dry_run:
-            log_path = workbook_path.with_name(
-                workbook_path.name.removesuffix("-results.xlsx") + ".log"
-            )
+        stem = workbook_path.name.removesuffix("-results.xlsx")
+        log_path = None if config.dry_run else workbook_path.with_name(f"{stem}.log")
         sendable = [r for r in requests if _has_token(config, r)]
         inputs = input_labels(prepared.tables)
         sent = send(config, run_id, inputs, sendable, observer, log_path, control)
@@ -268,7 +267,7 @@ def run(
         outcomes = [by_request.get(r) or _no_token(r) for r in requests]
     results = row_results(prepared, outcomes)
     summary = summarize(run_id, prepared, started, results, outcomes, sent, config.dry_run)
-    _write(config, workbook_path, prepared.tables, results, summary)
+    _write(config, workbook_path, prepared.tables, results, summary, observer)
     code = _exit_code(config, sent, Counter(r.status for r in results.values()))
     if not config.dry_run:
         _record_finish(config, run_id, workbook_path, code)
@@ -326,9 +325,10 @@ def _write(
     tables: Sequence[Table],
     results: dict[RowRef, RowResult],
     summary: RunSummary,
+    observer: Observer,
 ) -> None:
-    try:
-        write_workbook(path, tables, results, summary)
+    try:  # progress lines: "writing sheet Results: 100,000 rows so far"
+        write_workbook(path, tables, results, summary, partial(observer.loading, "writing sheet"))
     except OSError as exc:
         rebuild = (
             "" if config.dry_run else f"; rebuild it with: batch-uploader report {summary.run_id}"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from batch_uploader.excel_facts import EXCEL_MAX_ROWS
 from batch_uploader.models import RowRef, RowResult, Status
-from batch_uploader.reader import Table
+from batch_uploader.reader import PROGRESS_EVERY_ROWS, Progress, Table
 
 if TYPE_CHECKING:
     import xlsxwriter
@@ -65,9 +65,17 @@ class RunSummary:
 
 
 def write_workbook(
-    path: Path, tables: Sequence[Table], results: dict[RowRef, RowResult], summary: RunSummary
+    path: Path,
+    tables: Sequence[Table],
+    results: dict[RowRef, RowResult],
+    summary: RunSummary,
+    progress: Progress | None = None,
 ) -> Path:
-    """Write the workbook atomically; every row of every table appears exactly once in Results."""
+    """Write the workbook atomically; every row of every table appears exactly once in Results.
+
+    `progress` is told (sheet, rows so far) every PROGRESS_EVERY_ROWS rows: a million-row
+    workbook takes minutes, which would otherwise pass in silence.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     import xlsxwriter  # here, not at the top: a run refused early never needs it
@@ -91,7 +99,7 @@ def write_workbook(
     header = [*columns, *RESULT_COLUMNS, *([FILE_COLUMN] if multi else [])]
     for name, keep in (("Results", None), ("Failed", FAILED_STATUSES)):
         rows = _result_rows(tables, columns, results, keep, multi)
-        _write_table(workbook, styles, name, header, rows, status_col=len(columns) + 1)
+        _write_table(workbook, styles, name, header, rows, len(columns) + 1, progress)
     workbook.close()
     os.replace(partial, path)
     return path
@@ -201,6 +209,7 @@ def _write_table(
     header: list[str],
     rows: Iterator[tuple[list[str], int, RowResult]],
     status_col: int,
+    progress: Progress | None,
 ) -> None:
     n_orig = status_col - 1
     sheet = workbook.add_worksheet(name)
@@ -230,6 +239,8 @@ def _write_table(
             write_string(row_index, status_col + 3, "; ".join(result.warnings), text_fmt)
         for col in range(n_orig, len(cells)):  # the Input File column of multi-file runs
             write_string(row_index, status_col + 4 + col - n_orig, cells[col], text_fmt)
+        if progress is not None and row_index % PROGRESS_EVERY_ROWS == 0:
+            progress(name, row_index)
         if row_index <= WIDTH_SAMPLE_ROWS:
             for col in range(n_orig):
                 widths[col] = max(widths[col], min(len(cells[col]) + 2, MAX_WIDTH))

@@ -209,3 +209,41 @@ def test_a_carrier_export_without_items_becomes_whole_po_shipments(cli_run) -> N
     rows = run.workbook().table("Results")
     assert {r["Status"] for r in rows} == {"not sent"}
     assert all("looked up in Flxpoint when sent" in r["Error"] for r in rows)
+
+
+def test_a_big_dry_run_tells_its_progress_while_reading_checking_and_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing passes in silence: a million-row file takes minutes to read and to write.
+
+    The step is made small (every 2 rows) so that a six-row file shows it.
+    """
+    from batch_uploader import pipeline, reader, report
+    from batch_uploader.config import Config
+    from batch_uploader.run_hooks import Observer
+
+    for module in (pipeline, reader, report):
+        monkeypatch.setattr(module, "PROGRESS_EVERY_ROWS", 2)
+    told: list[tuple[str, str, int]] = []
+
+    class Recorder(Observer):
+        def loading(self, step: str, label: str, rows: int) -> None:
+            told.append((step, label, rows))
+
+    path = tmp_path / "six.csv"
+    lines = ["PO Number,Tracking Number,SKU,Quantity"]
+    lines += [f"PO-{n},1Z999AA1012345678{n},SKU-{n},1" for n in range(6)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = Config(inputs=(path,), dry_run=True, offline=True, report_dir=tmp_path / "out")
+
+    result = pipeline.run(config, Recorder())
+
+    assert result.workbook.exists()
+    steps = [(step, label) for step, label, _ in told]
+    assert steps == [
+        *[("reading", "six.csv")] * 3,
+        *[("checking", "six.csv")] * 3,
+        *[("writing sheet", "Results")] * 3,
+        *[("writing sheet", "Failed")] * 3,
+    ]
+    assert [rows for _, _, rows in told] == [2, 4, 6] * 4
