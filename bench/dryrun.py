@@ -86,6 +86,7 @@ def run(sizes: Sizes, *, profile: bool = False) -> Section:
     shutil.rmtree(WORK_DIR, ignore_errors=True)
     for case in cases:
         _measure(section, case)
+    _without_the_memory_measures(section, cases[2])
     if profile:
         _profile(cases[2])
     example = _command(Path("FILE"), WORK_DIR / "RUN")
@@ -196,6 +197,39 @@ def _measure(section: Section, case: Case) -> None:
             section.notes.append(
                 f"{name}: a run exited {failed.exit_code}{killed}: `{failed.stderr[-400:]}`"
             )
+
+
+_VARIANTS = {
+    "as shipped (the baseline of these three runs)": "pass",
+    "results workbook streamed (constant_memory), as for inputs over 100,000 rows": (
+        "from batch_uploader import report; report.STREAM_FROM_ROWS = 0"
+    ),
+    "workbook in memory, repeated cell values not shared": (
+        "from batch_uploader import reader; "
+        "reader.SharedValues.__call__ = lambda self, cells: tuple(cells)"
+    ),
+}
+"""What the 100,000-row dry run would cost without each of the two measures that make it
+fit: the in-memory workbook (report.STREAM_FROM_ROWS) and shared cell values
+(reader.SharedValues). Each is switched off in the child process only, for one run, next to
+one run as shipped: the machine's speed drifts over minutes, so they are compared together."""
+
+
+def _without_the_memory_measures(section: Section, case: Case) -> None:
+    """One run of `case` as shipped and with each measure switched off, back to back."""
+    for variant, patch in _VARIANTS.items():
+        log(f"dryrun: {case.path.name} once more, {variant}")
+        work = WORK_DIR / f"{case.path.stem}-variant"
+        code = f"{patch}; from batch_uploader.cli import main; main()"
+        command = [sys.executable, "-c", code, *_command(case.path, work)[len(cli_command()) :]]
+        done = child.run(command, env=_environment(), timeout_s=TIMEOUT_S)
+        shutil.rmtree(work, ignore_errors=True)
+        section.add(
+            Metric(
+                f"{case.rows:,}-row {case.label}, {variant} (one run, for comparison)",
+                f"{fmt_s(done.wall_s)}, {done.peak_rss_mb:.0f} MB peak, exit {done.exit_code}",
+            )
+        )
 
 
 def _loaded(run: child.ChildRun) -> tuple[float | None, str]:
