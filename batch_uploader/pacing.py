@@ -88,6 +88,7 @@ class Pacer:
         self._turn = 0.0
         self._lateness: collections.deque[float] = collections.deque(maxlen=LATENESS_WINDOW)
         self._timer_lateness: collections.deque[float] = collections.deque(maxlen=TIMER_WINDOW)
+        self._usual_timer_lateness_s = 0.0
 
     async def wait_turn(self) -> None:
         """Return when the next request of this token may leave.
@@ -101,23 +102,23 @@ class Pacer:
         loop = asyncio.get_running_loop()
         await self._limiter.acquire()
         while (delay := max(self._floor, self._not_before) - loop.time()) > 0:
-            early_s = YIELD_WAKE_S + self._usual_timer_lateness_s()
+            early_s = YIELD_WAKE_S + self._usual_timer_lateness_s
             if delay > COARSE_LEAD_S + early_s:
                 await asyncio.sleep(delay - COARSE_LEAD_S)
             elif delay > early_s:
                 wake_at = loop.time() + delay - early_s
                 await asyncio.sleep(delay - early_s)
-                self._timer_lateness.append(max(0.0, loop.time() - wake_at))
+                self._learn_timer_lateness(loop.time() - wake_at)
             else:
                 await asyncio.sleep(0)  # let everything else run, then look at the clock again
         self._turn = loop.time()
 
-    def _usual_timer_lateness_s(self) -> float:
-        """How late this loop's short sleeps usually wake (a low quantile of the recent ones)."""
-        if not self._timer_lateness:
-            return 0.0
+    def _learn_timer_lateness(self, late_s: float) -> None:
+        """How late this loop's short sleeps usually wake: a low quantile of the recent ones."""
+        self._timer_lateness.append(max(0.0, late_s))
         recent = sorted(self._timer_lateness)
-        return min(recent[int(len(recent) * TIMER_QUANTILE)], MAX_TIMER_LATENESS_S)
+        usual = recent[int(len(recent) * TIMER_QUANTILE)]
+        self._usual_timer_lateness_s = min(usual, MAX_TIMER_LATENESS_S)
 
     @property
     def _least_gap_s(self) -> float:

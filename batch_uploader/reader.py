@@ -141,11 +141,16 @@ def _read_head(path: Path) -> bytes:
     return head
 
 
+SHARE_DISTINCT_MAX = 1_000
+SHARE_CHECK_EVERY = 1_000
+"""How often (in rows) columns with too many distinct values stop being shared."""
+
+
 class SharedValues:
     """One string object per repeated value of a column, kept until the workbook is written.
 
     A 100,000-row export repeats its carrier, service, dates and quantities on every row; each
-    copy costs ~56 bytes, ~40 MB at that size, and that room lets the results workbook use
+    copy costs ~56 bytes, ~50 MB at that size, and that room lets the results workbook use
     xlsxwriter's faster in-memory mode (report.STREAM_FROM_ROWS). A column stops sharing once
     it has SHARE_DISTINCT_MAX distinct values (tracking and order numbers never repeat).
     """
@@ -180,11 +185,6 @@ def _refuse_fake_workbook(path: Path, head: bytes) -> None:
         "Excel; open it in Excel and save it as .xlsx, or export it as CSV."
     )
     raise InputError(msg)
-
-
-SHARE_DISTINCT_MAX = 1_000
-SHARE_CHECK_EVERY = 1_000
-"""How often (in rows) columns with too many distinct values stop being shared."""
 
 
 def _assemble(

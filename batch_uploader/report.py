@@ -27,8 +27,8 @@ FILE_COLUMN = "Input File"
 MIN_WIDTH, MAX_WIDTH = 8, 60
 STREAM_FROM_ROWS = 100_000
 """Inputs with more rows are written in xlsxwriter's constant_memory mode (~100 bytes per
-cell less, ~20 % slower). A 100,000-row dry run in memory peaks at ~530 MB (its repeated
-cell values shared, see reader.SharedValues); a million rows would need 3 GB more."""
+cell less, 5-20 % slower here). A 100,000-row dry run in memory peaks at ~545 MB (its
+repeated cell values shared, see reader.SharedValues); a million rows would need 3 GB more."""
 WIDTH_SAMPLE_ROWS = 500  # widths come from the first rows; enough to look right, cheap at 1M rows
 STATUS_COLOURS = {
     Status.CREATED: "#C6EFCE",
@@ -85,7 +85,7 @@ def write_workbook(
         str(partial),
         {
             # Big inputs stream their rows to disk (flat memory at 1M rows); up to 100,000
-            # rows stay in memory, where xlsxwriter writes ~20 % faster (shared strings).
+            # rows stay in memory, where xlsxwriter writes 5-20 % faster (shared strings).
             "constant_memory": input_rows > STREAM_FROM_ROWS,
             "strings_to_formulas": False,
             "strings_to_numbers": False,
