@@ -55,10 +55,7 @@ def make_client(
     setting, before any connection is made.
     """
     https = httpx.URL(base_url).scheme == "https"
-    if https and context is None:
-        context = tls_context(ca_bundle)
-    elif not https:
-        context = None
+    context = (context or tls_context(ca_bundle)) if https else None
     proxy = proxy_for(base_url)
     return httpx.AsyncClient(
         base_url=base_url,

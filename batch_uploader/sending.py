@@ -18,7 +18,7 @@ import contextlib
 import re
 import secrets
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -167,9 +167,7 @@ class _Run:
         """Consult Flxpoint for the whole-PO requests, then send what is left to send."""
         assert self.journal is not None
         report = SendReport()
-        async with contextlib.AsyncExitStack() as open_clients:
-            for client in clients.values():
-                await open_clients.enter_async_context(client)
+        async with _all_open(clients):
             readers = self._readers(clients)
             sender = Sender(
                 clients,
@@ -251,9 +249,7 @@ class _Run:
     ) -> SendReport:
         """A dry run that asks Flxpoint: every request checked, nothing posted."""
         report = SendReport()
-        async with contextlib.AsyncExitStack() as open_clients:
-            for client in clients.values():
-                await open_clients.enter_async_context(client)
+        async with _all_open(clients):
             readers = self._readers(clients)
             began = asyncio.get_running_loop().time()
             try:
@@ -346,6 +342,15 @@ class _Run:
         if self.log is not None:
             _log_attempt(self.log, attempt)
         self.observer.attempt(attempt)
+
+
+@contextlib.asynccontextmanager
+async def _all_open(clients: dict[str, httpx.AsyncClient]) -> AsyncIterator[None]:
+    """Every token's client open for the run, and all closed after it, whatever happens."""
+    async with contextlib.AsyncExitStack() as stack:
+        for client in clients.values():
+            await stack.enter_async_context(client)
+        yield
 
 
 def _clients(
